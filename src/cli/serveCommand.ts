@@ -1,0 +1,49 @@
+import { loadConfig, type ConfigFlags } from '../config/load.ts';
+import { createLogger, type LogLevel } from '../log.ts';
+import { formatListenAddress } from '../net/address.ts';
+import { startImdsd } from '../serve/startImdsd.ts';
+import { parseFlags } from './parseFlags.ts';
+
+const SERVE_FLAGS = {
+  config: { type: 'string' },
+  listen: { type: 'string', multiple: true },
+  state: { type: 'string' },
+  'log-level': { type: 'string' },
+} as const;
+
+export function configFlagsFrom(args: string[]): ConfigFlags {
+  const values = parseFlags(args, SERVE_FLAGS);
+  const flags: ConfigFlags = {};
+  if (values.config !== undefined) flags.config = values.config;
+  if (values.listen !== undefined) flags.listen = values.listen;
+  if (values.state !== undefined) flags.state = values.state;
+  if (values['log-level'] !== undefined) flags.logLevel = values['log-level'];
+  return flags;
+}
+
+/** `imdsd serve`: runs until SIGINT or SIGTERM. */
+export async function serveCommand(args: string[]): Promise<number> {
+  const { config, configFile } = loadConfig(configFlagsFrom(args));
+  const logger = createLogger({ level: config.logLevel as LogLevel, pretty: process.stdout.isTTY === true });
+
+  const running = await startImdsd({ config, logger, ...(configFile === undefined ? {} : { configFile }) });
+
+  for (const address of running.imdsAddresses) {
+    process.stderr.write(`imdsd: IMDS on http://${formatListenAddress(address)}/\n`);
+  }
+  const first = running.imdsAddresses[0];
+  if (first !== undefined) {
+    process.stderr.write(`AWS_EC2_METADATA_SERVICE_ENDPOINT=http://${formatListenAddress(first)}/\n`);
+  }
+
+  await new Promise<void>((resolve) => {
+    const stop = (): void => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+
+  logger.info('stopping');
+  await running.close();
+  logger.flush();
+  return 0;
+}

@@ -1,0 +1,135 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import type { ZodIssue } from 'zod';
+import { ImdsdError } from '../errors.ts';
+import { withDefaultInstance } from './defaults.ts';
+import { configSchema, type Config } from './schema.ts';
+
+/** What the command line says; every field optional. */
+export interface ConfigFlags {
+  config?: string;
+  listen?: string[];
+  state?: string;
+  logLevel?: string;
+}
+
+/** Where each top-level key came from, so an error can point at the flag, variable or file. */
+type Origin = { kind: 'flag'; name: string } | { kind: 'env'; name: string } | { kind: 'file'; path: string } | { kind: 'default' };
+
+/**
+ * Top-level keys that a flag or an environment variable can set. Precedence is data:
+ * flag, then environment, then file, then the schema's default.
+ */
+const OVERRIDABLE_KEYS = [
+  { key: 'listen', flag: '--listen', env: 'IMDSD_LISTEN', list: true },
+  { key: 'state', flag: '--state', env: 'IMDSD_STATE', list: false },
+  { key: 'logLevel', flag: '--log-level', env: 'IMDSD_LOG_LEVEL', list: false },
+] as const;
+
+export interface LoadedConfig {
+  config: Config;
+  /** Absolute path of the config file, when one was used. */
+  configFile?: string;
+}
+
+export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+  const configFile = flags.config ?? nonEmpty(env['IMDSD_CONFIG']);
+  const absoluteFile = configFile === undefined ? undefined : resolve(configFile);
+  const raw = absoluteFile === undefined ? {} : readConfigFile(absoluteFile);
+
+  const origins = new Map<string, Origin>();
+  for (const key of Object.keys(raw)) {
+    if (absoluteFile !== undefined) origins.set(key, { kind: 'file', path: absoluteFile });
+  }
+
+  const merged: Record<string, unknown> = { ...raw };
+  for (const { key, flag, env: envName, list } of OVERRIDABLE_KEYS) {
+    const fromFlag = flags[key];
+    const fromEnv = nonEmpty(env[envName]);
+    if (fromFlag !== undefined && (!Array.isArray(fromFlag) || fromFlag.length > 0)) {
+      merged[key] = fromFlag;
+      origins.set(key, { kind: 'flag', name: flag });
+    } else if (fromEnv !== undefined) {
+      merged[key] = list ? fromEnv.split(',').map((item) => item.trim()) : fromEnv;
+      origins.set(key, { kind: 'env', name: envName });
+    }
+  }
+
+  const result = configSchema.safeParse(withDefaultInstance(merged));
+  if (!result.success) throw configError(result.error.issues, merged, origins);
+
+  return absoluteFile === undefined ? { config: result.data } : { config: result.data, configFile: absoluteFile };
+}
+
+function readConfigFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? 'unreadable';
+    throw new ImdsdError('CONFIG_FILE_UNREADABLE', `cannot read config file ${path} (${reason})`, { cause: error });
+  }
+
+  let document: unknown;
+  try {
+    document = parseYaml(text, { prettyErrors: true, uniqueKeys: true });
+  } catch (error) {
+    throw new ImdsdError('CONFIG_FILE_UNREADABLE', `config file ${path} is not valid YAML: ${(error as Error).message}`);
+  }
+
+  if (document === null || document === undefined) return {};
+  if (typeof document !== 'object' || Array.isArray(document)) {
+    throw new ImdsdError('CONFIG_FILE_UNREADABLE', `config file ${path} must hold a mapping of keys at its top level`);
+  }
+  return document as Record<string, unknown>;
+}
+
+function configError(issues: ZodIssue[], merged: Record<string, unknown>, origins: Map<string, Origin>): ImdsdError {
+  const lines = issues.map((issue) => {
+    const key = formatKeyPath(issue.path);
+    const value = valueAt(merged, issue.path);
+    const shownValue = value === undefined ? '' : ` = ${JSON.stringify(value)}`;
+    const origin = origins.get(String(issue.path[0] ?? '')) ?? { kind: 'default' };
+    return `${key}${shownValue} (${describeOrigin(origin)}): ${describeIssue(issue)}`;
+  });
+  return new ImdsdError('CONFIG_INVALID', lines.join('\n'));
+}
+
+function describeIssue(issue: ZodIssue): string {
+  if (issue.code === 'unrecognized_keys') return `unknown key(s) ${issue.keys.map((key) => `"${key}"`).join(', ')}`;
+  if (issue.code === 'invalid_type' && issue.received === 'undefined') return 'is required';
+  return issue.message;
+}
+
+function describeOrigin(origin: Origin): string {
+  switch (origin.kind) {
+    case 'flag':
+      return `flag ${origin.name}`;
+    case 'env':
+      return `environment ${origin.name}`;
+    case 'file':
+      return `file ${origin.path}`;
+    case 'default':
+      return 'default';
+  }
+}
+
+/** `instances[0].metadataOptions.httpTokens`, the way a user finds the key in the YAML. */
+export function formatKeyPath(path: ReadonlyArray<string | number>): string {
+  if (path.length === 0) return '(top level)';
+  return path.map((part, index) => (typeof part === 'number' ? `[${part}]` : index === 0 ? part : `.${part}`)).join('');
+}
+
+function valueAt(root: unknown, path: ReadonlyArray<string | number>): unknown {
+  let value = root;
+  for (const part of path) {
+    if (value === null || typeof value !== 'object') return undefined;
+    value = (value as Record<string | number, unknown>)[part];
+  }
+  return typeof value === 'object' && value !== null ? undefined : value;
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === '' ? undefined : value;
+}

@@ -1,0 +1,184 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isIP } from 'node:net';
+import type { Delivery } from '../credentials/roleCredentials.ts';
+import type { EmulatedInstance } from '../instances/instance.ts';
+import type { InstanceDirectory } from '../instances/instanceDirectory.ts';
+import type { Logger } from '../log.ts';
+import { unmapIpv4 } from '../net/address.ts';
+import { checkSessionToken, mintSessionToken, parseTokenTtl, type TokenKeyRing } from '../tokens/sessionToken.ts';
+import type { HopLimitControl } from './hopLimit.ts';
+import {
+  sendBadRequest,
+  sendContent,
+  sendForbidden,
+  sendInternalError,
+  sendMethodNotAllowed,
+  sendNotFound,
+  sendOptions,
+  sendToken,
+  sendUnauthorized,
+} from './imdsResponses.ts';
+import { METADATA_VERSIONS } from './instanceMetadataTree.ts';
+import { findNode, renderListing, type DirectoryNode, type MetadataRequest } from './metadataNode.ts';
+import { parseMetadataPath } from './metadataPath.ts';
+
+/**
+ * The IMDS protocol front: who is asking, token PUT, IMDSv1/v2 policy, the endpoint switch and
+ * every status code, in the order the real service applies them (reference §1 to §3). It knows
+ * nothing of where metadata or credentials come from: each instance's tree answers that.
+ */
+export interface ImdsFrontOptions {
+  instances: InstanceDirectory;
+  trees: ReadonlyMap<string, DirectoryNode>;
+  tokenKeys: TokenKeyRing;
+  hopLimit: HopLimitControl;
+  logger: Logger;
+  now?: () => number;
+}
+
+const TOKEN_ALLOW = 'OPTIONS, PUT';
+const METADATA_ALLOW = 'GET, HEAD';
+const TOKEN_TTL_REQUEST_HEADER = 'x-aws-ec2-metadata-token-ttl-seconds';
+const TOKEN_REQUEST_HEADER = 'x-aws-ec2-metadata-token';
+const VERSIONS: ReadonlySet<string> = new Set(METADATA_VERSIONS);
+
+export type ImdsRequestHandler = (request: IncomingMessage, response: ServerResponse) => void;
+
+export function createImdsFront(options: ImdsFrontOptions): ImdsRequestHandler {
+  const now = options.now ?? Date.now;
+
+  return (request, response) => {
+    const nowMs = now();
+    try {
+      const outcome = route(options, request, response, nowMs);
+      if (outcome instanceof Promise) {
+        outcome.catch((error: unknown) => failed(options.logger, request, response, error, nowMs));
+      }
+    } catch (error) {
+      failed(options.logger, request, response, error, nowMs);
+    }
+  };
+}
+
+function route(options: ImdsFrontOptions, request: IncomingMessage, response: ServerResponse, nowMs: number): void | Promise<void> {
+  const head = request.method === 'HEAD';
+  const remoteAddress = unmapIpv4(request.socket.remoteAddress ?? '');
+  const instance = options.instances.forCaller(remoteAddress);
+  if (instance === undefined) return sendNotFound(response, head, nowMs);
+
+  if (!reachableOnThisListener(instance, request)) {
+    request.socket.destroy();
+    return;
+  }
+
+  const metadataOptions = instance.metadataOptions;
+  if (metadataOptions.httpEndpoint === 'disabled') return sendForbidden(response, nowMs);
+
+  const path = parseMetadataPath(request.url ?? '');
+  if (path === undefined) return sendNotFound(response, head, nowMs);
+
+  const [version, category, item, ...rest] = path.segments;
+  if (category === 'api' && item === 'token' && rest.length === 0 && version !== undefined && VERSIONS.has(version)) {
+    return tokenEndpoint(options, instance, request, response, version, nowMs);
+  }
+
+  if (request.method !== 'GET' && request.method !== 'HEAD') {
+    return sendMethodNotAllowed(response, METADATA_ALLOW, nowMs);
+  }
+  return metadata(options, instance, request, response, path.segments, nowMs);
+}
+
+/**
+ * `PUT /latest/api/token`. A versioned path or an X-Forwarded-For header is refused with 403;
+ * a missing or out-of-range TTL with 400. The response leaves with the instance's hop limit as
+ * its IP TTL, and the connection closes after it, so no later packet (a retransmission
+ * included) is sent with any other TTL.
+ */
+function tokenEndpoint(
+  options: ImdsFrontOptions,
+  instance: EmulatedInstance,
+  request: IncomingMessage,
+  response: ServerResponse,
+  version: string,
+  nowMs: number,
+): void {
+  if (request.method === 'OPTIONS') return sendOptions(response, TOKEN_ALLOW, nowMs);
+  if (request.method !== 'PUT') return sendMethodNotAllowed(response, TOKEN_ALLOW, nowMs);
+  if (version !== 'latest') return sendForbidden(response, nowMs);
+  if (request.headers['x-forwarded-for'] !== undefined) return sendForbidden(response, nowMs);
+
+  const ttlSeconds = parseTokenTtl(singleHeader(request.headers[TOKEN_TTL_REQUEST_HEADER]));
+  if (ttlSeconds === undefined) return sendBadRequest(response, false, nowMs);
+
+  const token = mintSessionToken(options.tokenKeys, instance.instanceId, ttlSeconds, nowMs);
+  options.hopLimit.setHopLimit(request.socket, instance.metadataOptions.httpPutResponseHopLimit);
+  sendToken(response, token, ttlSeconds, nowMs);
+  options.logger.debug({ instanceId: instance.instanceId, status: 200, path: request.url }, 'token issued');
+}
+
+async function metadata(
+  options: ImdsFrontOptions,
+  instance: EmulatedInstance,
+  request: IncomingMessage,
+  response: ServerResponse,
+  segments: string[],
+  nowMs: number,
+): Promise<void> {
+  const head = request.method === 'HEAD';
+  const access = authorize(options, instance, request, nowMs);
+  if (access.status === 'forbidden') return sendForbidden(response, nowMs);
+  if (access.status !== 'granted') return sendUnauthorized(response, head, nowMs);
+
+  const tree = options.trees.get(instance.instanceId);
+  const metadataRequest: MetadataRequest = { instance, delivery: access.delivery, nowMs };
+  const node = tree === undefined ? undefined : findNode(tree, segments, metadataRequest);
+  if (node === undefined) return sendNotFound(response, head, nowMs);
+
+  const content =
+    node.kind === 'directory' ? { body: renderListing(node, metadataRequest) } : await node.content(metadataRequest);
+  sendContent(response, content, access.tokenTtlSeconds, head, nowMs);
+}
+
+type Access =
+  | { status: 'granted'; delivery: Delivery; tokenTtlSeconds: number | undefined }
+  | { status: 'unauthorized' | 'forbidden' };
+
+/**
+ * IMDSv1 or v2, decided per request from the token header (reference §2, §3). An invalid or
+ * expired token is refused with 401 in `optional` mode too: SDKs rely on that to fetch a new
+ * token (JS re-enables token fetching on 401, cloud-init drops its token).
+ */
+function authorize(options: ImdsFrontOptions, instance: EmulatedInstance, request: IncomingMessage, nowMs: number): Access {
+  const token = singleHeader(request.headers[TOKEN_REQUEST_HEADER]);
+  if (token === undefined) {
+    if (instance.metadataOptions.httpTokens === 'required') return { status: 'unauthorized' };
+    return { status: 'granted', delivery: 'imdsv1', tokenTtlSeconds: undefined };
+  }
+
+  if (request.headers['x-forwarded-for'] !== undefined) return { status: 'forbidden' };
+
+  const check = checkSessionToken(options.tokenKeys, instance.instanceId, token, nowMs);
+  if (!check.valid) return { status: 'unauthorized' };
+
+  const remainingSeconds = Math.ceil((check.expiresAtSeconds * 1000 - nowMs) / 1000);
+  return { status: 'granted', delivery: 'imdsv2', tokenTtlSeconds: remainingSeconds };
+}
+
+/**
+ * The IPv6 endpoint answers only instances with `httpProtocolIpv6: enabled`; for the others it
+ * is as if it did not exist, so the connection is dropped (reference §0).
+ */
+function reachableOnThisListener(instance: EmulatedInstance, request: IncomingMessage): boolean {
+  const localAddress = request.socket.localAddress ?? '';
+  if (isIP(unmapIpv4(localAddress)) !== 6) return true;
+  return instance.metadataOptions.httpProtocolIpv6 === 'enabled';
+}
+
+function singleHeader(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value.join(', ') : value;
+}
+
+function failed(logger: Logger, request: IncomingMessage, response: ServerResponse, error: unknown, nowMs: number): void {
+  logger.error({ err: error, method: request.method, path: request.url }, 'request failed');
+  sendInternalError(response, nowMs);
+}

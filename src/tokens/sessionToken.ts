@@ -1,0 +1,89 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+
+/**
+ * IMDSv2 session tokens, stateless. A token is 40 bytes, sent as 56 characters of URL-safe
+ * base64 with padding, the length and alphabet of the real service's tokens (reference §1):
+ *
+ *   0..2   01 00 04          format marker (real tokens start `AQAEA`)
+ *   3      key id            which key of the ring signed it
+ *   4..7   expiry            seconds since the epoch, big-endian
+ *   8..15  nonce             random
+ *   16..39 MAC               HMAC-SHA256(key, bytes 0..15 || instance id), first 24 bytes
+ *
+ * No table of tokens exists: memory stays flat under any token rate, tokens survive a restart
+ * (the key ring lives in the state store) and are bound to the instance that issued them.
+ */
+
+export const TOKEN_TTL_MIN_SECONDS = 1;
+export const TOKEN_TTL_MAX_SECONDS = 21_600;
+
+const TOKEN_BYTES = 40;
+const TOKEN_CHARS = 56;
+const MARKER = Buffer.from([0x01, 0x00, 0x04]);
+const SIGNED_BYTES = 16;
+const MAC_BYTES = TOKEN_BYTES - SIGNED_BYTES;
+
+export interface TokenKeyRing {
+  /** The key new tokens are signed with. */
+  currentKeyId: number;
+  keys: ReadonlyMap<number, Buffer>;
+}
+
+export type TokenCheck =
+  | { valid: true; expiresAtSeconds: number }
+  | { valid: false; reason: 'malformed' | 'unknown-key' | 'bad-signature' | 'expired' };
+
+export function mintSessionToken(ring: TokenKeyRing, instanceId: string, ttlSeconds: number, nowMs: number): string {
+  const token = Buffer.allocUnsafe(TOKEN_BYTES);
+  MARKER.copy(token, 0);
+  token.writeUInt8(ring.currentKeyId, 3);
+  token.writeUInt32BE(Math.floor(nowMs / 1000) + ttlSeconds, 4);
+  randomBytes(8).copy(token, 8);
+
+  const key = ring.keys.get(ring.currentKeyId);
+  if (key === undefined) throw new Error(`token key ${ring.currentKeyId} is missing from the ring`);
+  tokenMac(key, token, instanceId).copy(token, SIGNED_BYTES);
+
+  return encodeToken(token);
+}
+
+/** URL-safe alphabet, but with the `==` padding real tokens end in. */
+function encodeToken(token: Buffer): string {
+  return token.toString('base64').replaceAll('+', '-').replaceAll('/', '_');
+}
+
+export function checkSessionToken(ring: TokenKeyRing, instanceId: string, text: string, nowMs: number): TokenCheck {
+  if (text.length !== TOKEN_CHARS || !/^[A-Za-z0-9_-]{54}==$/.test(text)) return { valid: false, reason: 'malformed' };
+
+  // Re-encoding rejects the non-canonical spellings base64 decoders would quietly accept.
+  const token = Buffer.from(text, 'base64url');
+  if (token.length !== TOKEN_BYTES || encodeToken(token) !== text || !token.subarray(0, 3).equals(MARKER)) {
+    return { valid: false, reason: 'malformed' };
+  }
+
+  const key = ring.keys.get(token.readUInt8(3));
+  if (key === undefined) return { valid: false, reason: 'unknown-key' };
+
+  const expected = tokenMac(key, token, instanceId);
+  if (!timingSafeEqual(expected, token.subarray(SIGNED_BYTES))) return { valid: false, reason: 'bad-signature' };
+
+  const expiresAtSeconds = token.readUInt32BE(4);
+  if (expiresAtSeconds * 1000 <= nowMs) return { valid: false, reason: 'expired' };
+
+  return { valid: true, expiresAtSeconds };
+}
+
+function tokenMac(key: Buffer, token: Buffer, instanceId: string): Buffer {
+  return createHmac('sha256', key)
+    .update(token.subarray(0, SIGNED_BYTES))
+    .update(instanceId)
+    .digest()
+    .subarray(0, MAC_BYTES);
+}
+
+/** Parses the TTL request header: a plain decimal integer in 1..21600, else undefined. */
+export function parseTokenTtl(header: string | undefined): number | undefined {
+  if (header === undefined || !/^\d{1,5}$/.test(header.trim())) return undefined;
+  const seconds = Number(header.trim());
+  return seconds >= TOKEN_TTL_MIN_SECONDS && seconds <= TOKEN_TTL_MAX_SECONDS ? seconds : undefined;
+}
