@@ -7,6 +7,7 @@ import { parseFlags } from './parseFlags.ts';
 const SERVE_FLAGS = {
   config: { type: 'string' },
   listen: { type: 'string', multiple: true },
+  'api-listen': { type: 'string' },
   state: { type: 'string' },
   'log-level': { type: 'string' },
 } as const;
@@ -16,6 +17,7 @@ export function configFlagsFrom(args: string[]): ConfigFlags {
   const flags: ConfigFlags = {};
   if (values.config !== undefined) flags.config = values.config;
   if (values.listen !== undefined) flags.listen = values.listen;
+  if (values['api-listen'] !== undefined) flags.apiListen = values['api-listen'];
   if (values.state !== undefined) flags.state = values.state;
   if (values['log-level'] !== undefined) flags.logLevel = values['log-level'];
   return flags;
@@ -35,6 +37,7 @@ export async function serveCommand(args: string[]): Promise<number> {
   if (first !== undefined) {
     process.stderr.write(`AWS_EC2_METADATA_SERVICE_ENDPOINT=http://${formatListenAddress(first)}/\n`);
   }
+  process.stderr.write(`AWS_ENDPOINT_URL_EC2=http://${formatListenAddress(running.apiAddress)}\n`);
 
   await new Promise<void>((resolve) => {
     const stop = (): void => resolve();

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { policyDocumentSchema } from '../ec2api/policy/policyDocument.ts';
 import { LOG_LEVELS } from '../log.ts';
 import { parseCidr } from '../net/cidr.ts';
 import { parseListenAddress } from '../net/address.ts';
@@ -16,6 +17,7 @@ export const USER_DATA_MAX_BYTES = 16 * 1024;
 export const ROLE_DURATION_MIN_SECONDS = 900;
 export const ROLE_DURATION_MAX_SECONDS = 43_200;
 export const ROLE_DURATION_DEFAULT_SECONDS = 21_600;
+export const API_LISTEN_DEFAULT = '127.0.0.1:1339';
 
 const listenAddress = z.string().superRefine((text, context) => {
   const parsed = parseListenAddress(text);
@@ -96,18 +98,41 @@ const durationSeconds = z
   .max(ROLE_DURATION_MAX_SECONDS)
   .default(ROLE_DURATION_DEFAULT_SECONDS);
 
+/** Keys every role has, whatever its source: spread into each source's schema. */
+const roleCommon = {
+  /** The role's IAM policy, enforced by the control API. None allows nothing, as on EC2. */
+  policy: policyDocumentSchema.optional(),
+};
+
 export const mintedRoleSchema = z
   .object({
     source: z.literal('minted'),
     durationSeconds,
+    ...roleCommon,
   })
   .strict();
 
 export const roleSchema = z.discriminatedUnion('source', [mintedRoleSchema]);
 
+/** Administrator keys of the control API: they may do everything (README "Control API"). */
+export const apiCredentialSchema = z
+  .object({
+    accessKeyId: z.string().regex(/^[A-Z0-9]{16,128}$/, 'must be 16 to 128 upper-case letters and digits'),
+    secretAccessKey: z.string().min(16, 'must be at least 16 characters').max(128, 'must be at most 128 characters'),
+  })
+  .strict();
+
+export const apiSchema = z
+  .object({
+    credentials: z.array(apiCredentialSchema).default([]),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     listen: z.array(listenAddress).min(1).default(['127.0.0.1:1338']),
+    apiListen: listenAddress.default(API_LISTEN_DEFAULT),
+    api: apiSchema.default({}),
     state: z.string().min(1).optional(),
     logLevel: z.enum(LOG_LEVELS).default('info'),
     instances: z.array(instanceSchema).min(1).optional(),
@@ -115,6 +140,8 @@ export const configSchema = z
   })
   .strict()
   .superRefine((config, context) => {
+    checkApiSettings(config, context);
+
     const seenIds = new Set<string>();
     const seenClients = new Map<string, number>();
     config.instances?.forEach((instance, index) => {
@@ -145,8 +172,32 @@ export const configSchema = z
     });
   });
 
+/** The control API never shares the IMDS listener, and each administrator key id is unique. */
+function checkApiSettings(
+  config: { listen: string[]; apiListen: string; api: { credentials: Array<{ accessKeyId: string }> } },
+  context: z.RefinementCtx,
+): void {
+  const api = parseListenAddress(config.apiListen);
+  const clash = config.listen.find((text) => {
+    const imds = parseListenAddress(text);
+    return typeof imds !== 'string' && typeof api !== 'string' && api.port !== 0 && imds.host === api.host && imds.port === api.port;
+  });
+  if (clash !== undefined) {
+    context.addIssue({ code: 'custom', path: ['apiListen'], message: `is also an IMDS listen address; the control API needs its own` });
+  }
+
+  const seenKeys = new Set<string>();
+  config.api.credentials.forEach(({ accessKeyId }, index) => {
+    if (seenKeys.has(accessKeyId)) {
+      context.addIssue({ code: 'custom', path: ['api', 'credentials', index, 'accessKeyId'], message: 'is used by another credential' });
+    }
+    seenKeys.add(accessKeyId);
+  });
+}
+
 export type ConfigInput = z.input<typeof configSchema>;
 export type Config = z.output<typeof configSchema>;
 export type InstanceConfig = z.output<typeof instanceSchema>;
 export type RoleConfig = z.output<typeof roleSchema>;
 export type MetadataOptions = z.output<typeof metadataOptionsSchema>;
+export type ApiCredentialConfig = z.output<typeof apiCredentialSchema>;

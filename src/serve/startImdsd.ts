@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Config } from '../config/schema.ts';
 import { createCredentialMinter, type CredentialMinter } from '../credentials/mintedCredentials.ts';
 import { createRoleSources } from '../credentials/roleSources.ts';
+import { startControlApi } from '../ec2api/startControlApi.ts';
 import { loadIdentitySigner, type IdentitySigner } from '../identity/identitySigner.ts';
 import { HOP_LIMIT_NOT_ENFORCED, type HopLimitControl } from '../imds/hopLimit.ts';
 import { createImdsFront } from '../imds/imdsFront.ts';
@@ -25,6 +26,8 @@ export interface StartOptions {
 /** A running `imdsd serve`: what it listens on and how to stop it. */
 export interface RunningImdsd {
   imdsAddresses: ListenAddress[];
+  /** The control API (EC2 Query protocol) listener. */
+  apiAddress: ListenAddress;
   instances: InstanceDirectory;
   store: StateStore;
   signer: IdentitySigner;
@@ -36,6 +39,8 @@ export async function startImdsd(options: StartOptions): Promise<RunningImdsd> {
   const { config, logger } = options;
   const store = openStateStore(config.state ?? defaultStatePath());
   const listeners: BoundListener[] = [];
+  let api: BoundListener | undefined;
+  const closeListeners = (): Promise<unknown> => Promise.all([...listeners, ...(api ? [api] : [])].map(closeListener));
 
   try {
     const minter = createCredentialMinter(store.remembered('credential-minting-key', () => randomBytes(32)));
@@ -63,22 +68,24 @@ export async function startImdsd(options: StartOptions): Promise<RunningImdsd> {
     for (const text of config.listen) {
       listeners.push(await listen(parseListenAddress(text) as ListenAddress, front));
     }
+    api = await startControlApi({ config, instances, store, minter, logger, ...(options.now === undefined ? {} : { now: options.now }) });
 
     logStarted(logger, config, instances, listeners, hopLimit, store);
 
     return {
       imdsAddresses: listeners.map((listener) => listener.address),
+      apiAddress: api.address,
       instances,
       store,
       signer,
       minter,
       async close() {
-        await Promise.all(listeners.map(closeListener));
+        await closeListeners();
         store.close();
       },
     };
   } catch (error) {
-    await Promise.all(listeners.map(closeListener));
+    await closeListeners();
     store.close();
     throw error;
   }
