@@ -165,12 +165,14 @@ function authorize(options: ImdsFrontOptions, instance: EmulatedInstance, reques
 }
 
 /**
- * The IPv6 endpoint answers only instances with `httpProtocolIpv6: enabled`; for the others it
- * is as if it did not exist, so the connection is dropped (reference §0).
+ * An IPv6 listener is an IPv6 endpoint like [fd00:ec2::254]: it answers only instances with
+ * `httpProtocolIpv6: enabled`, and for the others it is as if it did not exist, so the
+ * connection is dropped (reference §0). Loopback [::1] is a developer's listener and serves
+ * every instance.
  */
 function reachableOnThisListener(instance: EmulatedInstance, request: IncomingMessage): boolean {
-  const localAddress = request.socket.localAddress ?? '';
-  if (isIP(unmapIpv4(localAddress)) !== 6) return true;
+  const localAddress = unmapIpv4(request.socket.localAddress ?? '');
+  if (isIP(localAddress) !== 6 || localAddress === '::1') return true;
   return instance.metadataOptions.httpProtocolIpv6 === 'enabled';
 }
 
