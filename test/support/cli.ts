@@ -28,7 +28,9 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 
 
 export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
   return spawn(process.execPath, ['--import', 'tsx', CLI_ENTRY, ...args], {
-    env: { ...process.env, AWS_EC2_METADATA_DISABLED: 'true', ...env },
+    // The control API gets a free port too, unless a test asks for one: no test may depend on
+    // 1339 being free on a shared machine.
+    env: { ...process.env, AWS_EC2_METADATA_DISABLED: 'true', IMDSD_API_LISTEN: '127.0.0.1:0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
 }

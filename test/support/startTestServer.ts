@@ -9,6 +9,8 @@ export interface TestServer {
   running: RunningImdsd;
   /** `http://127.0.0.1:PORT` of the first IMDS listener, without a trailing slash. */
   baseUrl: string;
+  /** `http://127.0.0.1:PORT` of the control API listener. */
+  apiUrl: string;
   /** Every log line written so far, as raw JSON text. */
   logText(): string;
   close(): Promise<void>;
@@ -23,7 +25,7 @@ export async function startTestServer(
   extra: Partial<Pick<StartOptions, 'now' | 'hopLimit'>> = {},
 ): Promise<TestServer> {
   const config = configSchema.parse(
-    withDefaultInstance({ listen: ['127.0.0.1:0'], state: ':memory:', logLevel: 'debug', ...input }),
+    withDefaultInstance({ listen: ['127.0.0.1:0'], apiListen: '127.0.0.1:0', state: ':memory:', logLevel: 'debug', ...input }),
   );
 
   const lines: string[] = [];
@@ -40,6 +42,7 @@ export async function startTestServer(
   return {
     running,
     baseUrl: `http://${formatListenAddress(first)}`,
+    apiUrl: `http://${formatListenAddress(running.apiAddress)}`,
     logText: () => lines.join(''),
     close: () => running.close(),
   };
