@@ -37,13 +37,12 @@ export interface PolicyCondition {
   values: string[];
 }
 
-const toList = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value : [value]);
+/** IAM lets one value stand for a list of one. Normalised first, so errors name the element. */
+const oneOrMany = <T extends z.ZodTypeAny>(item: T) => z.preprocess((value) => (Array.isArray(value) ? value : [value]), z.array(item).min(1));
 
 const ACTION_PATTERN = /^(?:\*|[a-z0-9-]+:[A-Za-z0-9*?]+)$/i;
 
-const actionList = z
-  .union([z.string(), z.array(z.string()).min(1)])
-  .transform(toList)
+const actionList = oneOrMany(z.string())
   .superRefine((patterns, context) => {
     patterns.forEach((pattern, index) => {
       if (!ACTION_PATTERN.test(pattern)) {
@@ -52,9 +51,7 @@ const actionList = z
     });
   });
 
-const resourceList = z
-  .union([z.string(), z.array(z.string()).min(1)])
-  .transform(toList)
+const resourceList = oneOrMany(z.string())
   .superRefine((patterns, context) => {
     patterns.forEach((pattern, index) => {
       if (pattern !== '*' && !pattern.startsWith('arn:')) {
@@ -63,9 +60,7 @@ const resourceList = z
     });
   });
 
-const conditionValues = z
-  .union([z.union([z.string(), z.number(), z.boolean()]), z.array(z.union([z.string(), z.number(), z.boolean()])).min(1)])
-  .transform((value) => toList(value).map(String));
+const conditionValues = oneOrMany(z.union([z.string(), z.number(), z.boolean()])).transform((values) => values.map(String));
 
 const conditionBlock = z.record(z.string(), z.record(z.string(), conditionValues)).superRefine((block, context) => {
   for (const [operatorName, keys] of Object.entries(block)) {
@@ -73,7 +68,7 @@ const conditionBlock = z.record(z.string(), z.record(z.string(), conditionValues
     if (problem !== undefined) context.addIssue({ code: 'custom', path: [operatorName], message: problem });
 
     for (const [key, values] of Object.entries(keys)) {
-      const keyProblem = isKnownConditionKey(key) ? undefined : `imdsd knows the condition keys ${KNOWN_CONDITION_KEYS_TEXT}`;
+      const keyProblem = isKnownConditionKey(key) ? undefined : `unknown condition key; imdsd knows ${KNOWN_CONDITION_KEYS_TEXT}`;
       const valueProblem = problem === undefined ? values.map((value) => valueProblemOf(operatorName, value)).find(Boolean) : undefined;
       const message = keyProblem ?? valueProblem;
       if (message !== undefined) context.addIssue({ code: 'custom', path: [operatorName, key], message });
@@ -105,7 +100,7 @@ const documentSchema = z
   .object({
     Version: z.enum(['2012-10-17', '2008-10-17']).optional(),
     Id: z.string().optional(),
-    Statement: z.union([statementSchema, z.array(statementSchema).min(1)]),
+    Statement: oneOrMany(statementSchema),
   })
   .strict();
 
@@ -122,7 +117,7 @@ export const policyDocumentSchema = z
   }, documentSchema)
   .transform(
     (document): PolicyDocument => ({
-      statements: toList(document.Statement).map((statement, index) => ({
+      statements: document.Statement.map((statement, index) => ({
         label: statement.Sid || `Statement[${index}]`,
         effect: statement.Effect,
         actions: patternList(statement.Action, statement.NotAction),
@@ -145,7 +140,7 @@ function conditionsOf(block: Record<string, Record<string, string[]>>): PolicyCo
 }
 
 function operatorProblem(name: string): string | undefined {
-  if (/^For(?:Any|All)Values:/.test(name)) {
+  if (/^(?:ForAnyValue|ForAllValues):/.test(name)) {
     return 'set operators (ForAnyValue:, ForAllValues:) are not supported: every key imdsd provides has one value';
   }
   if (name === NULL_OPERATOR) return undefined;
