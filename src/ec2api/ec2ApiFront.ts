@@ -102,6 +102,7 @@ async function answer(
     { instances: options.instances, updater: options.updater },
   );
   return {
+    ...trace,
     status: 200,
     body: renderSuccess(operation.action, requestId, result.members),
     ...(result.instanceId === undefined ? {} : { instanceId: result.instanceId }),
