@@ -1,5 +1,4 @@
-import { AssumeRoleCommand, STSClient, type AssumeRoleCommandInput, type AssumeRoleCommandOutput } from '@aws-sdk/client-sts';
-import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
+import type { AssumeRoleCommandInput, AssumeRoleCommandOutput } from '@aws-sdk/client-sts';
 import type { AssumeRoleConfig } from '../config/schema.ts';
 import { ImdsdError } from '../errors.ts';
 import type { CredentialRequest, CredentialSource, RoleCredentials } from './roleCredentials.ts';
@@ -32,6 +31,13 @@ export const INVALID_STS_RESPONSE_CODE = 'InvalidStsResponse';
 const STS_CALL_TIMEOUT_MS = 5_000;
 const STS_MESSAGE_MAX_CHARS = 300;
 
+/**
+ * The SDK is loaded on first use: it adds about 170 ms to startup, which configs without an
+ * assume-role role (minted and static only) should not pay.
+ */
+let stsModule: Promise<typeof import('@aws-sdk/client-sts')> | undefined;
+const loadSts = (): Promise<typeof import('@aws-sdk/client-sts')> => (stsModule ??= import('@aws-sdk/client-sts'));
+
 export interface AssumeRoleSourceOptions {
   /** The role's key under `roles`, used in messages. */
   roleName: string;
@@ -59,6 +65,7 @@ export function assumeRoleCredentialSource(options: AssumeRoleSourceOptions): Cr
       const signing = await signingCredentialsFor(options, request);
       await options.budget.take();
 
+      const { STSClient, AssumeRoleCommand } = await loadSts();
       const client = new STSClient({
         region: role.stsRegion ?? request.region,
         ...(role.stsEndpoint === undefined ? {} : { endpoint: role.stsEndpoint }),
@@ -81,8 +88,12 @@ export function assumeRoleCredentialSource(options: AssumeRoleSourceOptions): Cr
 
 /** The SDK for JavaScript v3 default chain (env, shared files with `profile`, SSO, process, ECS, IMDS). */
 export function sdkChainCredentials(profile: string | undefined): SigningCredentialsSource {
-  const provider = fromNodeProviderChain(profile === undefined ? {} : { profile });
-  return () => provider();
+  let provider: Promise<() => Promise<SigningCredentials>> | undefined;
+  const chain = async (): Promise<() => Promise<SigningCredentials>> => {
+    const { fromNodeProviderChain } = await import('@aws-sdk/credential-providers');
+    return fromNodeProviderChain(profile === undefined ? {} : { profile });
+  };
+  return async () => (await (provider ??= chain()))();
 }
 
 async function signingCredentialsFor(options: AssumeRoleSourceOptions, request: CredentialRequest): Promise<SigningCredentials> {
