@@ -83,6 +83,16 @@ describe('role sources in the config', () => {
     );
   });
 
+  it('limits a role chained from an assumed role to one-hour sessions, as STS does', () => {
+    assert.match(
+      configError({
+        base: { source: 'assume-role', roleArn: ROLE_ARN },
+        chained: { source: 'assume-role', roleArn: ROLE_ARN, sourceRole: 'base', durationSeconds: 7200 },
+      }),
+      /roles\.chained\.durationSeconds = 7200 .*: must be at most 3600: STS limits a chained role session to one hour/,
+    );
+  });
+
   it('rejects a session policy that is not a JSON policy document, and a bad role ARN', () => {
     assert.match(
       configError({ a: { source: 'assume-role', roleArn: ROLE_ARN, sessionPolicy: 'Allow everything' } }),

@@ -1,6 +1,8 @@
 import type { RefinementCtx } from 'zod';
 import type { AssumeRoleConfig, RoleConfig, StaticRoleConfig } from './schema.ts';
 
+const ROLE_CHAINING_MAX_SECONDS = 3_600;
+
 /**
  * Checks across the keys of `roles` that a per-key schema cannot make: which of a pair of keys
  * is given, and where an assume-role source's credentials come from. Issues on secret keys
@@ -49,6 +51,14 @@ function checkAssumeRole(
       code: 'custom',
       path: ['roles', name, 'sourceRole'],
       message: `role "${role.sourceRole}" is not defined under roles`,
+    });
+  }
+  // STS limits a session assumed with another role's session to one hour (role chaining).
+  if (roles[role.sourceRole]?.source === 'assume-role' && role.durationSeconds > ROLE_CHAINING_MAX_SECONDS) {
+    context.addIssue({
+      code: 'custom',
+      path: ['roles', name, 'durationSeconds'],
+      message: `must be at most ${ROLE_CHAINING_MAX_SECONDS}: STS limits a chained role session to one hour`,
     });
   }
 }
