@@ -35,8 +35,9 @@ const STS_MESSAGE_MAX_CHARS = 300;
  * The SDK is loaded on first use: it adds about 170 ms to startup, which configs without an
  * assume-role role (minted and static only) should not pay.
  */
-let stsModule: Promise<typeof import('@aws-sdk/client-sts')> | undefined;
-const loadSts = (): Promise<typeof import('@aws-sdk/client-sts')> => (stsModule ??= import('@aws-sdk/client-sts'));
+type StsModule = typeof import('@aws-sdk/client-sts');
+let stsModule: Promise<StsModule> | undefined;
+const loadSts = (): Promise<StsModule> => (stsModule ??= import('@aws-sdk/client-sts'));
 
 export interface AssumeRoleSourceOptions {
   /** The role's key under `roles`, used in messages. */
@@ -86,7 +87,10 @@ export function assumeRoleCredentialSource(options: AssumeRoleSourceOptions): Cr
   };
 }
 
-/** The SDK for JavaScript v3 default chain (env, shared files with `profile`, SSO, process, ECS, IMDS). */
+/**
+ * The SDK for JavaScript v3 default Node chain: environment, shared files (with `profile`),
+ * SSO, credential_process, container and instance credentials.
+ */
 export function sdkChainCredentials(profile: string | undefined): SigningCredentialsSource {
   let provider: Promise<() => Promise<SigningCredentials>> | undefined;
   const chain = async (): Promise<() => Promise<SigningCredentials>> => {
@@ -96,19 +100,24 @@ export function sdkChainCredentials(profile: string | undefined): SigningCredent
   return async () => (await (provider ??= chain()))();
 }
 
-async function signingCredentialsFor(options: AssumeRoleSourceOptions, request: CredentialRequest): Promise<SigningCredentials> {
+async function signingCredentialsFor(
+  options: AssumeRoleSourceOptions,
+  request: CredentialRequest,
+): Promise<SigningCredentials> {
   try {
     return await options.signingCredentials(request);
   } catch (error) {
     const { roleName, role } = options;
     if (error instanceof ImdsdError) {
-      const message = `the source role ${role.sourceRole ?? '?'} of role ${roleName} has no credentials: ${error.message}`;
+      const source = role.sourceRole ?? '?';
+      const message = `the source role ${source} of role ${roleName} has no credentials: ${error.message}`;
       throw new ImdsdError('CREDENTIALS_UNAVAILABLE', message, optionsOf(error.upstreamCode, error));
     }
 
     const from = role.profile === undefined ? 'the AWS SDK credential chain' : `profile ${role.profile}`;
     const reason = error instanceof Error ? `: ${error.message}` : '';
-    throw new ImdsdError('CREDENTIALS_UNAVAILABLE', `imdsd has no credentials from ${from} to assume the role ${roleName}${reason}`, {
+    const message = `imdsd has no credentials from ${from} to assume the role ${roleName}${reason}`;
+    throw new ImdsdError('CREDENTIALS_UNAVAILABLE', message, {
       upstreamCode: NO_SIGNING_CREDENTIALS_CODE,
       cause: error,
     });
@@ -117,22 +126,27 @@ async function signingCredentialsFor(options: AssumeRoleSourceOptions, request: 
 
 export function assumeRoleInput(role: AssumeRoleConfig, request: CredentialRequest): AssumeRoleCommandInput {
   const policy = typeof role.sessionPolicy === 'object' ? JSON.stringify(role.sessionPolicy) : role.sessionPolicy;
+  const policyArns = role.sessionPolicyArns?.map((arn) => ({ arn }));
+  const tags = role.sessionTags === undefined ? undefined : Object.entries(role.sessionTags);
+
   return {
     RoleArn: role.roleArn,
     RoleSessionName: role.roleSessionName ?? request.instanceId,
     DurationSeconds: role.durationSeconds,
     ...(role.externalId === undefined ? {} : { ExternalId: role.externalId }),
     ...(policy === undefined ? {} : { Policy: policy }),
-    ...(role.sessionPolicyArns === undefined ? {} : { PolicyArns: role.sessionPolicyArns.map((arn) => ({ arn })) }),
-    ...(role.sessionTags === undefined
-      ? {}
-      : { Tags: Object.entries(role.sessionTags).map(([Key, Value]) => ({ Key, Value })) }),
+    ...(policyArns === undefined ? {} : { PolicyArns: policyArns }),
+    ...(tags === undefined ? {} : { Tags: tags.map(([Key, Value]) => ({ Key, Value })) }),
     ...(role.sourceIdentity === undefined ? {} : { SourceIdentity: role.sourceIdentity }),
   };
 }
 
 /** Checks STS's answer at the boundary and maps it to imdsd's names. */
-export function roleCredentialsFrom(output: AssumeRoleCommandOutput, roleName: string, nowMs: number): RoleCredentials {
+export function roleCredentialsFrom(
+  output: AssumeRoleCommandOutput,
+  roleName: string,
+  nowMs: number,
+): RoleCredentials {
   const credentials = output.Credentials;
   const expiration = credentials?.Expiration;
   if (
@@ -143,9 +157,8 @@ export function roleCredentialsFrom(output: AssumeRoleCommandOutput, roleName: s
     !(expiration instanceof Date) ||
     Number.isNaN(expiration.getTime())
   ) {
-    throw new ImdsdError('CREDENTIALS_UNAVAILABLE', `STS answered AssumeRole for role ${roleName} without complete credentials`, {
-      upstreamCode: INVALID_STS_RESPONSE_CODE,
-    });
+    const message = `STS answered AssumeRole for role ${roleName} without complete credentials`;
+    throw new ImdsdError('CREDENTIALS_UNAVAILABLE', message, { upstreamCode: INVALID_STS_RESPONSE_CODE });
   }
 
   return {
@@ -166,11 +179,10 @@ export function stsFailure(roleName: string, error: unknown, timeoutMs: number):
 
   const serviceCode = stsErrorCode(error);
   if (serviceCode !== undefined) {
-    const detail = error instanceof Error && error.message !== '' ? `: ${error.message.slice(0, STS_MESSAGE_MAX_CHARS)}` : '';
-    return new ImdsdError('CREDENTIALS_UNAVAILABLE', `imdsd cannot assume the role ${roleName}: STS answered ${serviceCode}${detail}`, {
-      upstreamCode: serviceCode,
-      cause: error,
-    });
+    const stsMessage = error instanceof Error ? error.message.slice(0, STS_MESSAGE_MAX_CHARS) : '';
+    const detail = stsMessage === '' ? '' : `: ${stsMessage}`;
+    const message = `imdsd cannot assume the role ${roleName}: STS answered ${serviceCode}${detail}`;
+    return new ImdsdError('CREDENTIALS_UNAVAILABLE', message, { upstreamCode: serviceCode, cause: error });
   }
 
   return new ImdsdError(
@@ -201,6 +213,9 @@ function nonEmpty(value: string | undefined): value is string {
   return typeof value === 'string' && value !== '';
 }
 
-function optionsOf(upstreamCode: string | undefined, cause: unknown): { upstreamCode?: string; cause: unknown } {
+function optionsOf(
+  upstreamCode: string | undefined,
+  cause: unknown,
+): { upstreamCode?: string; cause: unknown } {
   return upstreamCode === undefined ? { cause } : { upstreamCode, cause };
 }

@@ -1,7 +1,12 @@
 import { ImdsdError, isImdsdError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { systemClock, MAX_TIMER_DELAY_MS, type Clock, type Timer } from './clock.ts';
-import { formatImdsTime, type CredentialRequest, type CredentialSource, type RoleCredentials } from './roleCredentials.ts';
+import {
+  formatImdsTime,
+  type CredentialRequest,
+  type CredentialSource,
+  type RoleCredentials,
+} from './roleCredentials.ts';
 
 /**
  * When the cache fetches ahead and how it retries. Defaults:
@@ -109,15 +114,17 @@ export class CredentialCache {
     const nowMs = this.#clock.now();
     entry.lastReadMs = nowMs;
 
-    const current = entry.credentials;
-    if (current !== undefined && this.#servable(current, nowMs)) {
+    const current = this.#validAt(entry, nowMs);
+    if (current !== undefined) {
       // The timer normally refreshes; this catches a timer delayed by a busy event loop.
       if (nowMs >= this.#dueAtMs(entry)) this.#refreshInBackground(entry);
       return Promise.resolve(current);
     }
 
     if (entry.flight !== undefined) return entry.flight;
-    if (entry.incident !== undefined && nowMs < entry.retryAtMs) return Promise.reject(this.#unavailable(entry));
+    if (entry.incident !== undefined && nowMs < entry.retryAtMs) {
+      return Promise.reject(this.#unavailable(entry));
+    }
     return this.#refresh(entry);
   }
 
@@ -130,7 +137,7 @@ export class CredentialCache {
     const entry = this.#entryFor(request, source);
     entry.pinned = true;
 
-    if (entry.credentials !== undefined && this.#servable(entry.credentials, this.#clock.now())) return Promise.resolve();
+    if (this.#validAt(entry, this.#clock.now()) !== undefined) return Promise.resolve();
 
     if (entry.warmed === undefined) {
       let resolve!: () => void;
@@ -143,8 +150,8 @@ export class CredentialCache {
 
   /** Whether the request's key holds a set that would be served now. */
   holdsValid(request: CredentialRequest): boolean {
-    const credentials = this.#entries.get(keyOf(request))?.credentials;
-    return credentials !== undefined && this.#servable(credentials, this.#clock.now());
+    const entry = this.#entries.get(keyOf(request));
+    return entry !== undefined && this.#validAt(entry, this.#clock.now()) !== undefined;
   }
 
   /** Stops every timer; fetches in flight finish but schedule nothing more. */
@@ -180,6 +187,12 @@ export class CredentialCache {
 
   #servable(credentials: RoleCredentials, nowMs: number): boolean {
     return credentials.expiration.getTime() - nowMs > this.#policy.minServableMs;
+  }
+
+  /** The entry's set if it may still be handed out at `nowMs`. */
+  #validAt(entry: CacheEntry, nowMs: number): RoleCredentials | undefined {
+    const credentials = entry.credentials;
+    return credentials !== undefined && this.#servable(credentials, nowMs) ? credentials : undefined;
   }
 
   #dueAtMs(entry: CacheEntry): number {
@@ -221,12 +234,12 @@ export class CredentialCache {
     const incident = entry.incident;
     entry.incident = undefined;
     if (incident !== undefined) {
-      this.#logger.info(
-        { ...fieldsOf(entry), upstreamCode: incident.upstreamCode, attempt: incident.failures + 1, durationMs: nowMs - incident.startedMs },
-        'role credentials recovered',
-      );
+      const fields = { ...fieldsOf(entry), upstreamCode: incident.upstreamCode };
+      const durationMs = nowMs - incident.startedMs;
+      this.#logger.info({ ...fields, attempt: incident.failures + 1, durationMs }, 'role credentials recovered');
     } else {
-      this.#logger.debug({ ...fieldsOf(entry), expiration: formatImdsTime(credentials.expiration) }, 'role credentials fetched');
+      const expiration = formatImdsTime(credentials.expiration);
+      this.#logger.debug({ ...fieldsOf(entry), expiration }, 'role credentials fetched');
     }
 
     entry.warmed?.resolve();
@@ -238,7 +251,8 @@ export class CredentialCache {
     const nowMs = this.#clock.now();
     const { upstreamCode, message } = describeFailure(entry, error);
 
-    const incident = (entry.incident ??= { upstreamCode, message, failures: 0, startedMs: nowMs, exhaustionLogged: false });
+    entry.incident ??= { upstreamCode, message, failures: 0, startedMs: nowMs, exhaustionLogged: false };
+    const incident = entry.incident;
     incident.upstreamCode = upstreamCode;
     incident.message = message;
     incident.failures += 1;
@@ -247,15 +261,22 @@ export class CredentialCache {
     entry.retryAtMs = nowMs + retryInMs;
     this.#schedule(entry);
 
-    const stale = entry.credentials !== undefined && this.#servable(entry.credentials, nowMs) ? entry.credentials : undefined;
+    const stale = this.#validAt(entry, nowMs);
     this.#logFailure(entry, incident, error, retryInMs, stale);
     if (stale !== undefined) return stale;
     throw this.#unavailable(entry);
   }
 
   /** Logs the first failure of an incident as a warning; later ones only at debug level. */
-  #logFailure(entry: CacheEntry, incident: Incident, error: unknown, retryInMs: number, stale: RoleCredentials | undefined): void {
-    const fields = { ...fieldsOf(entry), upstreamCode: incident.upstreamCode, attempt: incident.failures, retryInMs };
+  #logFailure(
+    entry: CacheEntry,
+    incident: Incident,
+    error: unknown,
+    retryInMs: number,
+    stale: RoleCredentials | undefined,
+  ): void {
+    const attempt = incident.failures;
+    const fields = { ...fieldsOf(entry), upstreamCode: incident.upstreamCode, attempt, retryInMs };
     if (incident.failures > 1) {
       this.#logger.debug(fields, 'role credentials still unavailable');
     } else if (!isImdsdError(error)) {
@@ -275,12 +296,14 @@ export class CredentialCache {
     const incident = entry.incident!;
     if (entry.credentials !== undefined && !incident.exhaustionLogged) {
       incident.exhaustionLogged = true;
+      const expiration = formatImdsTime(entry.credentials.expiration);
       this.#logger.error(
-        { ...fieldsOf(entry), upstreamCode: incident.upstreamCode, expiration: formatImdsTime(entry.credentials.expiration) },
+        { ...fieldsOf(entry), upstreamCode: incident.upstreamCode, expiration },
         'cached role credentials ran out while the source keeps failing',
       );
     }
-    return new ImdsdError('CREDENTIALS_UNAVAILABLE', incident.message, { upstreamCode: incident.upstreamCode });
+    const upstreamCode = incident.upstreamCode;
+    return new ImdsdError('CREDENTIALS_UNAVAILABLE', incident.message, { upstreamCode });
   }
 
   #refreshAtMs(credentials: RoleCredentials, nowMs: number): number {
@@ -291,7 +314,8 @@ export class CredentialCache {
     );
     const jitterMs = this.#random() * this.#policy.jitterFraction * lifetimeMs;
     // Short-lived sets still refresh before they stop being servable.
-    const refreshAtMs = credentials.expiration.getTime() - Math.max(marginMs + jitterMs, this.#policy.minServableMs);
+    const leadMs = Math.max(marginMs + jitterMs, this.#policy.minServableMs);
+    const refreshAtMs = credentials.expiration.getTime() - leadMs;
     return Math.max(nowMs + MIN_REFRESH_DELAY_MS, refreshAtMs);
   }
 
@@ -338,7 +362,8 @@ function describeFailure(entry: CacheEntry, error: unknown): { upstreamCode: str
   if (isImdsdError(error, 'CREDENTIALS_UNAVAILABLE')) {
     return { upstreamCode: error.upstreamCode ?? 'InternalError', message: error.message };
   }
-  return { upstreamCode: 'InternalError', message: `imdsd could not obtain credentials for the role ${entry.request.roleName}` };
+  const message = `imdsd could not obtain credentials for the role ${entry.request.roleName}`;
+  return { upstreamCode: 'InternalError', message };
 }
 
 function tooShortLived(entry: CacheEntry, credentials: RoleCredentials): ImdsdError {

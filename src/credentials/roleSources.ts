@@ -1,4 +1,4 @@
-import type { RoleConfig } from '../config/schema.ts';
+import type { AssumeRoleConfig, RoleConfig } from '../config/schema.ts';
 import { ImdsdError } from '../errors.ts';
 import {
   assumeRoleCredentialSource,
@@ -50,12 +50,13 @@ export function createRoleSources(
   const roleCredentials = (request: CredentialRequest): Promise<RoleCredentials> => {
     const source = sources.get(request.roleName);
     if (source === undefined) {
-      return Promise.reject(new ImdsdError('CREDENTIALS_UNAVAILABLE', `no source is configured for role ${request.roleName}`));
+      const message = `no source is configured for role ${request.roleName}`;
+      return Promise.reject(new ImdsdError('CREDENTIALS_UNAVAILABLE', message));
     }
     return isCached(source) ? options.cache.credentials(request, source) : source.credentials(request);
   };
 
-  const signingCredentialsOf = (role: Extract<RoleConfig, { source: 'assume-role' }>): SigningCredentialsSource => {
+  const signingCredentialsOf = (role: AssumeRoleConfig): SigningCredentialsSource => {
     const sourceRole = role.sourceRole;
     if (sourceRole !== undefined) {
       return (request) => roleCredentials({ ...request, roleName: sourceRole }).then(signingCredentials);
@@ -78,8 +79,10 @@ export function createRoleSources(
     switch (role.source) {
       case 'minted':
         return mintedCredentialSource(minter, { durationSeconds: role.durationSeconds });
-      case 'static':
-        return staticCredentialSource(roleName, resolveStaticKeys(roleName, role, options.env ?? process.env), options.now);
+      case 'static': {
+        const keys = resolveStaticKeys(roleName, role, options.env ?? process.env);
+        return staticCredentialSource(roleName, keys, options.now);
+      }
       case 'assume-role':
         return assumeRoleCredentialSource({
           roleName,
@@ -112,5 +115,7 @@ function isCached(source: CredentialSource): boolean {
 
 function signingCredentials(credentials: RoleCredentials): SigningCredentials {
   const { accessKeyId, secretAccessKey, sessionToken, expiration } = credentials;
-  return sessionToken === '' ? { accessKeyId, secretAccessKey, expiration } : { accessKeyId, secretAccessKey, sessionToken, expiration };
+  // Static long-term keys have no session token; an empty one must not be sent.
+  if (sessionToken === '') return { accessKeyId, secretAccessKey, expiration };
+  return { accessKeyId, secretAccessKey, sessionToken, expiration };
 }
