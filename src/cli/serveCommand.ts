@@ -1,4 +1,5 @@
 import { loadConfig, type ConfigFlags } from '../config/load.ts';
+import { loadHopLimitControl } from '../imds/nativeHopLimit.ts';
 import { createLogger, type LogLevel } from '../log.ts';
 import { formatListenAddress } from '../net/address.ts';
 import { startImdsd } from '../serve/startImdsd.ts';
@@ -9,6 +10,7 @@ const SERVE_FLAGS = {
   listen: { type: 'string', multiple: true },
   state: { type: 'string' },
   'log-level': { type: 'string' },
+  'require-hop-limit': { type: 'boolean' },
 } as const;
 
 export function configFlagsFrom(args: string[]): ConfigFlags {
@@ -24,9 +26,10 @@ export function configFlagsFrom(args: string[]): ConfigFlags {
 /** `imdsd serve`: runs until SIGINT or SIGTERM. */
 export async function serveCommand(args: string[]): Promise<number> {
   const { config, configFile } = loadConfig(configFlagsFrom(args));
+  const hopLimit = loadHopLimitControl({ required: parseFlags(args, SERVE_FLAGS)['require-hop-limit'] === true });
   const logger = createLogger({ level: config.logLevel as LogLevel, pretty: process.stdout.isTTY === true });
 
-  const running = await startImdsd({ config, logger, ...(configFile === undefined ? {} : { configFile }) });
+  const running = await startImdsd({ config, logger, hopLimit, ...(configFile === undefined ? {} : { configFile }) });
 
   for (const address of running.imdsAddresses) {
     process.stderr.write(`imdsd: IMDS on http://${formatListenAddress(address)}/\n`);

@@ -111,9 +111,13 @@ function tokenEndpoint(
   if (ttlSeconds === undefined) return sendBadRequest(response, false, nowMs);
 
   const token = mintSessionToken(options.tokenKeys, instance.instanceId, ttlSeconds, nowMs);
-  options.hopLimit.setHopLimit(request.socket, instance.metadataOptions.httpPutResponseHopLimit);
+  const hopLimit = instance.metadataOptions.httpPutResponseHopLimit;
+  options.hopLimit.setHopLimit(request.socket, hopLimit);
   sendToken(response, token, ttlSeconds, nowMs);
-  options.logger.debug({ instanceId: instance.instanceId, status: 200, path: request.url }, 'token issued');
+  options.logger.debug(
+    { instanceId: instance.instanceId, status: 200, path: request.url, hopLimit, remoteAddress: request.socket.remoteAddress },
+    'token issued',
+  );
 }
 
 async function metadata(
