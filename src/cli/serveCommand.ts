@@ -31,6 +31,14 @@ export async function serveCommand(args: string[]): Promise<number> {
 
   const running = await startImdsd({ config, logger, hopLimit, ...(configFile === undefined ? {} : { configFile }) });
 
+  // Listen for the signals before saying where imdsd listens: a supervisor may stop it as soon
+  // as it reads that line, and a signal with no handler yet would kill it without closing.
+  const stopped = new Promise<void>((resolve) => {
+    const stop = (): void => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+
   for (const address of running.imdsAddresses) {
     process.stderr.write(`imdsd: IMDS on http://${formatListenAddress(address)}/\n`);
   }
@@ -39,11 +47,7 @@ export async function serveCommand(args: string[]): Promise<number> {
     process.stderr.write(`AWS_EC2_METADATA_SERVICE_ENDPOINT=http://${formatListenAddress(first)}/\n`);
   }
 
-  await new Promise<void>((resolve) => {
-    const stop = (): void => resolve();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
+  await stopped;
 
   logger.info('stopping');
   await running.close();

@@ -1,10 +1,18 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { ConfigInput } from '../../src/config/schema.ts';
 import { clientEnvironment, jsSdkCredentials, type ClientEnvironment } from '../support/awsClients.ts';
 import { startImdsdInNamespace, type ImdsdInNamespace } from '../support/imdsdInNamespace.ts';
 import { curl, curlToken, rawTokenRequest, serverConnection } from '../support/metadataProbes.ts';
 import { createTestNetwork, IMDS_IPV4, IMDS_IPV6, testNetworkUnavailable, type TestNetwork } from '../support/netns.ts';
+import {
+  CONTAINERS,
+  FAMILIES,
+  hopLimitConfig,
+  imdsv1SetsAround,
+  NO_IPV6,
+  servedAccessKeyId,
+  SHARED,
+} from './hopLimitScenario.ts';
 
 /**
  * The hop limit on real packets, as on EC2: the token response leaves with the instance's
@@ -12,46 +20,10 @@ import { createTestNetwork, IMDS_IPV4, IMDS_IPV6, testNetworkUnavailable, type T
  * host) gets it, and a caller two hops away (a container behind the host) connects, sends its
  * PUT and never hears back. GET responses keep the default TTL, so IMDSv1 still works from the
  * container where tokens are optional (reference §4.1).
- *
- * One imdsd serves every container; each container is the caller of its own instance.
  */
-
-const ROLE = 'netns-role';
-const SHARED = 'i-0aaaaaaaaaaaaaaa1'; // hop limit 1, tokens optional: the host and one container
-const REQUIRED = 'i-0bbbbbbbbbbbbbbb2'; // hop limit 1, tokens required
-const TWO_HOPS = 'i-0ccccccccccccccc3'; // hop limit 2, tokens required
-const NO_IPV6 = 'i-0ddddddddddddddd4'; // IPv6 endpoint disabled
-
-const FAMILIES = [
-  { name: 'IPv4', host: IMDS_IPV4, endpoint: `http://${IMDS_IPV4}/` },
-  { name: 'IPv6', host: IMDS_IPV6, endpoint: `http://[${IMDS_IPV6}]/` },
-];
 
 /** Long enough for the server's first four retransmissions (RTO 200 ms, doubling). */
 const RETRANSMISSION_WAIT_MS = 3_500;
-
-function config(network: TestNetwork): ConfigInput {
-  const blocks = (name: string): string[] => {
-    const address = name === 'host' ? network.host : network.container(name);
-    return [address.ipv4Block, address.ipv6Block];
-  };
-  const instance = (instanceId: string, clients: string[], metadataOptions: Record<string, unknown>) => ({
-    instanceId,
-    iamRole: ROLE,
-    clients,
-    metadataOptions: { httpProtocolIpv6: 'enabled', ...metadataOptions },
-  });
-
-  return {
-    roles: { [ROLE]: { source: 'minted' } },
-    instances: [
-      instance(SHARED, [...blocks('host'), ...blocks('optional')], { httpPutResponseHopLimit: 1, httpTokens: 'optional' }),
-      instance(REQUIRED, blocks('required'), { httpPutResponseHopLimit: 1, httpTokens: 'required' }),
-      instance(TWO_HOPS, blocks('two-hops'), { httpPutResponseHopLimit: 2, httpTokens: 'required' }),
-      instance(NO_IPV6, blocks('no-ipv6'), { httpPutResponseHopLimit: 2, httpProtocolIpv6: 'disabled' }),
-    ],
-  } as ConfigInput;
-}
 
 const unavailable = testNetworkUnavailable();
 
@@ -61,8 +33,8 @@ describe('hop limit on real packets', { skip: unavailable ?? false, concurrency:
   let clients: ClientEnvironment;
 
   before(async () => {
-    network = await createTestNetwork({ containers: ['optional', 'required', 'two-hops', 'no-ipv6'] });
-    imdsd = await startImdsdInNamespace(network, config(network));
+    network = await createTestNetwork({ containers: [...CONTAINERS] });
+    imdsd = await startImdsdInNamespace(network, hopLimitConfig(network));
     clients = clientEnvironment();
   });
 
@@ -71,19 +43,6 @@ describe('hop limit on real packets', { skip: unavailable ?? false, concurrency:
     await network?.destroy();
     clients?.remove();
   });
-
-  /** The access key id a caller in `namespace` is served, with a token (IMDSv2) or without. */
-  async function servedAccessKeyId(namespace: string, endpoint: string, delivery: 'imdsv1' | 'imdsv2'): Promise<string> {
-    const headers: string[] = [];
-    if (delivery === 'imdsv2') {
-      const token = await curlToken(network, namespace, endpoint);
-      assert.equal(token.status, '200', token.error);
-      headers.push('-H', `X-aws-ec2-metadata-token: ${token.body}`);
-    }
-    const response = await curl(network, namespace, `${endpoint}latest/meta-data/iam/security-credentials/${ROLE}`, headers);
-    assert.equal(response.status, '200', response.error);
-    return (JSON.parse(response.body) as { AccessKeyId: string }).AccessKeyId;
-  }
 
   for (const family of FAMILIES) {
     it(`${family.name}: the host, one hop away, gets a token with hop limit 1`, async () => {
@@ -109,16 +68,13 @@ describe('hop limit on real packets', { skip: unavailable ?? false, concurrency:
     });
 
     it(`${family.name}: httpTokens optional: the JS SDK in the container falls back to IMDSv1 credentials`, async () => {
-      const host = network.host.namespace;
-      const imdsv1Before = await servedAccessKeyId(host, family.endpoint, 'imdsv1');
-      const imdsv2 = await servedAccessKeyId(host, family.endpoint, 'imdsv2');
+      const imdsv2 = await servedAccessKeyId(network, network.host.namespace, family.endpoint, 'imdsv2');
+      const { result: sdk, imdsv1 } = await imdsv1SetsAround(network, family.endpoint, () =>
+        jsSdkCredentials(network, network.container('optional').namespace, clients.env(family.endpoint)),
+      );
 
-      const sdk = await jsSdkCredentials(network, network.container('optional').namespace, clients.env(family.endpoint));
-
-      // The set could rotate between the reads; the SDK's must be the IMDSv1 set of that moment.
-      const imdsv1After = await servedAccessKeyId(host, family.endpoint, 'imdsv1');
       assert.ok(sdk.accessKeyId !== undefined, sdk.detail);
-      assert.ok([imdsv1Before, imdsv1After].includes(sdk.accessKeyId), 'the IMDSv1 credential set');
+      assert.ok(imdsv1.includes(sdk.accessKeyId), 'the IMDSv1 credential set');
       assert.notEqual(sdk.accessKeyId, imdsv2);
     });
 
@@ -138,7 +94,7 @@ describe('hop limit on real packets', { skip: unavailable ?? false, concurrency:
       assert.equal(token.status, '200', token.error);
       // httpTokens is required for this instance, so credentials can only come by IMDSv2.
       assert.ok(sdk.accessKeyId !== undefined, sdk.detail);
-      assert.equal(sdk.accessKeyId, await servedAccessKeyId(container, family.endpoint, 'imdsv2'));
+      assert.equal(sdk.accessKeyId, await servedAccessKeyId(network, container, family.endpoint, 'imdsv2'));
     });
 
     it(`${family.name}: no byte of the token response reaches the container, retransmissions included`, async () => {

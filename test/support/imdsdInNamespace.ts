@@ -23,7 +23,7 @@ export const IMDS_LISTEN = [`${IMDS_IPV4}:80`, `[${IMDS_IPV6}]:80`];
 export type LogLine = Record<string, unknown> & { msg?: string; level?: number };
 
 export interface ImdsdInNamespace {
-  /** Log lines so far (debug level), parsed. */
+  /** Log lines so far (debug level), parsed; all of them after stop(). */
   readonly logs: LogLine[];
   stop(): Promise<void>;
 }
@@ -66,11 +66,14 @@ export async function startImdsdInNamespace(network: TestNetwork, config: Config
     logs,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {
-        const exited = once(child, 'exit');
+        // 'close' comes after the last of its output, so `logs` is complete once this returns.
+        const exited = once(child, 'close') as Promise<[number | null, NodeJS.Signals | null]>;
         child.kill('SIGTERM');
         const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
-        await exited;
+        const [exitCode, signal] = await exited;
         clearTimeout(timer);
+        cleanUp();
+        if (exitCode !== 0) throw new Error(`imdsd did not stop cleanly on SIGTERM (${exitCode ?? signal})`);
       }
       cleanUp();
     },
