@@ -80,7 +80,9 @@ export async function jsSdkCredentials(network: TestNetwork, namespace: string, 
 }
 
 export async function botocoreCredentials(network: TestNetwork, namespace: string, env: NodeJS.ProcessEnv): Promise<CredentialOutcome> {
-  const result = await network.run(namespace, ['python3', '-c', BOTOCORE_SCRIPT], { env, timeoutMs: CLIENT_RUN_TIMEOUT_MS });
+  const python = botocorePython();
+  if (python === undefined) throw new Error('no python3 with botocore');
+  const result = await network.run(namespace, [python, '-c', BOTOCORE_SCRIPT], { env, timeoutMs: CLIENT_RUN_TIMEOUT_MS });
   const output = parseJson(result) as { accessKeyId: string | null };
   return { accessKeyId: output.accessKeyId ?? undefined, detail: result.stderr.trim() || 'no credentials' };
 }
@@ -99,12 +101,23 @@ export async function awsCliCredentials(network: TestNetwork, namespace: string,
 
 /** Why the AWS CLI and botocore tests cannot run here, or undefined when they can. */
 export function pythonClientsUnavailable(): string | undefined {
-  const works = (command: string, args: string[]): boolean =>
-    spawnSync(command, args, { env: { PATH: process.env['PATH'] }, stdio: 'ignore' }).status === 0;
-
-  if (!works('python3', ['-c', 'import botocore.utils'])) return 'needs python3 with botocore';
-  if (!works('aws', ['--version'])) return 'needs the AWS CLI (aws)';
+  if (botocorePython() === undefined) return 'needs python3 with botocore';
+  if (!succeeds('aws', ['--version'])) return 'needs the AWS CLI (aws)';
   return undefined;
+}
+
+let foundPython: string | undefined | null = null;
+
+/** The first python3 with botocore: the one on PATH, else Debian's (package python3-botocore). */
+function botocorePython(): string | undefined {
+  if (foundPython === null) {
+    foundPython = ['python3', '/usr/bin/python3'].find((python) => succeeds(python, ['-c', 'import botocore.utils']));
+  }
+  return foundPython;
+}
+
+function succeeds(command: string, args: string[]): boolean {
+  return spawnSync(command, args, { env: { PATH: process.env['PATH'] }, stdio: 'ignore' }).status === 0;
 }
 
 function parseJson(result: CommandResult): unknown {
