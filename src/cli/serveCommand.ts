@@ -26,7 +26,8 @@ export function configFlagsFrom(args: string[]): ConfigFlags {
 /** `imdsd serve`: runs until SIGINT or SIGTERM. */
 export async function serveCommand(args: string[]): Promise<number> {
   const { config, configFile } = loadConfig(configFlagsFrom(args));
-  const hopLimit = loadHopLimitControl({ required: parseFlags(args, SERVE_FLAGS)['require-hop-limit'] === true });
+  const requireHopLimit = parseFlags(args, SERVE_FLAGS)['require-hop-limit'] === true;
+  const hopLimit = loadHopLimitControl({ required: requireHopLimit });
   const logger = createLogger({ level: config.logLevel as LogLevel, pretty: process.stdout.isTTY === true });
 
   const running = await startImdsd({ config, logger, hopLimit, ...(configFile === undefined ? {} : { configFile }) });

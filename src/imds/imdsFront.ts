@@ -112,10 +112,11 @@ function tokenEndpoint(
 
   const token = mintSessionToken(options.tokenKeys, instance.instanceId, ttlSeconds, nowMs);
   const hopLimit = instance.metadataOptions.httpPutResponseHopLimit;
+  const remoteAddress = request.socket.remoteAddress;
   options.hopLimit.setHopLimit(request.socket, hopLimit);
   sendToken(response, token, ttlSeconds, nowMs);
   options.logger.debug(
-    { instanceId: instance.instanceId, status: 200, path: request.url, hopLimit, remoteAddress: request.socket.remoteAddress },
+    { instanceId: instance.instanceId, status: 200, path: request.url, hopLimit, remoteAddress },
     'token issued',
   );
 }

@@ -22,7 +22,10 @@ const loaded = loadHopLimitAddon();
 const addon: HopLimitAddon | undefined = 'reason' in loaded ? undefined : loaded;
 
 /** Both ends of one loopback connection; `server` is the accepted socket imdsd would write to. */
-async function connection(listenHost: string, connectHost: string): Promise<{ server: Socket; client: Socket; close(): void }> {
+async function connection(
+  listenHost: string,
+  connectHost: string,
+): Promise<{ server: Socket; client: Socket; close(): void }> {
   const listener = createServer();
   listener.listen({ host: listenHost, port: 0, ipv6Only: listenHost !== '::' && listenHost.includes(':') });
   await once(listener, 'listening');
@@ -49,7 +52,12 @@ describe('the hop-limit addon', () => {
   const cases = [
     { name: 'an IPv4 connection', listen: '127.0.0.1', connect: '127.0.0.1', peer: '127.0.0.1' },
     { name: 'an IPv6 connection', listen: '::1', connect: '::1', peer: '::1' },
-    { name: 'an IPv4 peer of a dual-stack listener', listen: '::', connect: '127.0.0.1', peer: '::ffff:127.0.0.1' },
+    {
+      name: 'an IPv4 peer of a dual-stack listener',
+      listen: '::',
+      connect: '127.0.0.1',
+      peer: '::ffff:127.0.0.1',
+    },
   ];
 
   for (const testCase of cases) {
@@ -91,7 +99,10 @@ describe('the hop-limit addon', () => {
     const { server, close } = await connection('127.0.0.1', '127.0.0.1');
     try {
       for (const hopLimit of [0, 256, 1.5, Number.NaN]) {
-        assert.throws(() => nativeHopLimitControl(addon!).setHopLimit(server, hopLimit), /hopLimit must be an integer from 1 to 255/);
+        assert.throws(
+          () => nativeHopLimitControl(addon!).setHopLimit(server, hopLimit),
+          /hopLimit must be an integer from 1 to 255/,
+        );
       }
     } finally {
       close();
@@ -109,7 +120,10 @@ describe('the hop-limit addon', () => {
 
   it('reports a failing system call by its errno name', () => {
     const notOpen = { _handle: { fd: 2 ** 30 }, destroyed: false } as unknown as Socket;
-    assert.throws(() => nativeHopLimitControl(addon!).setHopLimit(notOpen, 1), /EBADF \(getsockname: Bad file descriptor\)/);
+    assert.throws(
+      () => nativeHopLimitControl(addon!).setHopLimit(notOpen, 1),
+      /EBADF \(getsockname: Bad file descriptor\)/,
+    );
   });
 });
 
@@ -127,13 +141,17 @@ describe('loading the hop-limit control', () => {
 
   it('without the addon, serves unenforced and says why', () => {
     assert.equal(control.enforced, false);
-    assert.match(control.reason ?? '', /hop-limit addon \/nonexistent\/imdsd\/hop_limit\.node cannot be loaded: it was not built/);
+    assert.match(
+      control.reason ?? '',
+      /hop-limit addon \/nonexistent\/imdsd\/hop_limit\.node cannot be loaded: it was not built/,
+    );
   });
 
   it('without the addon and with --require-hop-limit, refuses', () => {
     assert.throws(
       () => loadHopLimitControl({ required: true, addonPath: missing }),
-      (error) => isImdsdError(error, 'HOP_LIMIT_UNAVAILABLE') && error.message.startsWith('--require-hop-limit: '),
+      (error) =>
+        isImdsdError(error, 'HOP_LIMIT_UNAVAILABLE') && error.message.startsWith('--require-hop-limit: '),
     );
   });
 

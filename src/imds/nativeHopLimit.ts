@@ -24,7 +24,9 @@ export interface SocketHopLimit {
 }
 
 /** Same place relative to src/imds/ and to dist/imds/: the repository root's native/build. */
-export const HOP_LIMIT_ADDON_PATH = fileURLToPath(new URL('../../native/build/Release/hop_limit.node', import.meta.url));
+export const HOP_LIMIT_ADDON_PATH = fileURLToPath(
+  new URL('../../native/build/Release/hop_limit.node', import.meta.url),
+);
 
 /** The addon, or why it cannot be used here. */
 export function loadHopLimitAddon(path: string = HOP_LIMIT_ADDON_PATH): HopLimitAddon | { reason: string } {
@@ -33,7 +35,8 @@ export function loadHopLimitAddon(path: string = HOP_LIMIT_ADDON_PATH): HopLimit
     exports = createRequire(import.meta.url)(path);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    const why = code === 'MODULE_NOT_FOUND' ? 'it was not built (run `npm run build:native`)' : (error as Error).message;
+    const notBuilt = code === 'MODULE_NOT_FOUND';
+    const why = notBuilt ? 'it was not built (run `npm run build:native`)' : (error as Error).message;
     return { reason: `the hop-limit addon ${path} cannot be loaded: ${why}` };
   }
 
@@ -57,9 +60,8 @@ export function nativeHopLimitControl(addon: HopLimitAddon): HopLimitControl {
       try {
         addon.setHopLimit(socketFd(socket), hopLimit);
       } catch (error) {
-        throw new ImdsdError('HOP_LIMIT_UNAVAILABLE', `cannot set hop limit ${hopLimit} on a connection: ${describeErrno(error)}`, {
-          cause: error,
-        });
+        const message = `cannot set hop limit ${hopLimit} on a connection: ${describeErrno(error)}`;
+        throw new ImdsdError('HOP_LIMIT_UNAVAILABLE', message, { cause: error });
       }
     },
   };
@@ -94,7 +96,10 @@ export function socketFd(socket: Socket): number {
   const handle = (socket as unknown as { _handle?: { fd?: unknown } | null })._handle;
   const fd = handle?.fd;
   if (typeof fd !== 'number' || !Number.isInteger(fd) || fd < 0) {
-    throw new ImdsdError('HOP_LIMIT_UNAVAILABLE', socket.destroyed ? 'the connection is closed' : 'the socket has no file descriptor');
+    throw new ImdsdError(
+      'HOP_LIMIT_UNAVAILABLE',
+      socket.destroyed ? 'the connection is closed' : 'the socket has no file descriptor',
+    );
   }
   return fd;
 }

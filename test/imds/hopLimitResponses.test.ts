@@ -4,7 +4,12 @@ import { withDefaultInstance } from '../../src/config/defaults.ts';
 import { configSchema } from '../../src/config/schema.ts';
 import { ImdsdError } from '../../src/errors.ts';
 import type { HopLimitControl } from '../../src/imds/hopLimit.ts';
-import { loadHopLimitAddon, nativeHopLimitControl, readHopLimit, type HopLimitAddon } from '../../src/imds/nativeHopLimit.ts';
+import {
+  loadHopLimitAddon,
+  nativeHopLimitControl,
+  readHopLimit,
+  type HopLimitAddon,
+} from '../../src/imds/nativeHopLimit.ts';
 import { silentLogger } from '../../src/log.ts';
 import { formatListenAddress } from '../../src/net/address.ts';
 import { startImdsd, type RunningImdsd } from '../../src/serve/startImdsd.ts';
@@ -23,7 +28,9 @@ async function serve(hopLimit: HopLimitControl): Promise<{ running: RunningImdsd
     withDefaultInstance({
       listen: ['127.0.0.1:0'],
       state: ':memory:',
-      instances: [{ instanceId: 'i-0123456789abcdef0', metadataOptions: { httpPutResponseHopLimit: HOP_LIMIT } }],
+      instances: [
+        { instanceId: 'i-0123456789abcdef0', metadataOptions: { httpPutResponseHopLimit: HOP_LIMIT } },
+      ],
     }),
   );
   const running = await startImdsd({ config, logger: silentLogger(), hopLimit });
@@ -64,7 +71,9 @@ describe('hop limit per response', () => {
   });
 
   it('sends every other response with the default TTL', async () => {
-    const token = await (await fetch(`${server.url}/latest/api/token`, { method: 'PUT', headers: TOKEN_TTL })).text();
+    const token = await (
+      await fetch(`${server.url}/latest/api/token`, { method: 'PUT', headers: TOKEN_TTL })
+    ).text();
     settings.length = 0;
 
     const requests: Array<[string, RequestInit, number]> = [

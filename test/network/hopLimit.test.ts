@@ -3,7 +3,13 @@ import { after, before, describe, it } from 'node:test';
 import { clientEnvironment, jsSdkCredentials, type ClientEnvironment } from '../support/awsClients.ts';
 import { startImdsdInNamespace, type ImdsdInNamespace } from '../support/imdsdInNamespace.ts';
 import { curl, curlToken, rawTokenRequest, serverConnection } from '../support/metadataProbes.ts';
-import { createTestNetwork, IMDS_IPV4, IMDS_IPV6, testNetworkUnavailable, type TestNetwork } from '../support/netns.ts';
+import {
+  createTestNetwork,
+  IMDS_IPV4,
+  IMDS_IPV6,
+  testNetworkUnavailable,
+  type TestNetwork,
+} from '../support/netns.ts';
 import {
   CONTAINERS,
   FAMILIES,
@@ -61,7 +67,11 @@ describe('hop limit on real packets', { skip: unavailable ?? false, concurrency:
     });
 
     it(`${family.name}: the container still gets GET responses (IMDSv1): only the token response is limited`, async () => {
-      const response = await curl(network, network.container('optional').namespace, `${family.endpoint}latest/meta-data/instance-id`);
+      const response = await curl(
+        network,
+        network.container('optional').namespace,
+        `${family.endpoint}latest/meta-data/instance-id`,
+      );
 
       assert.equal(response.status, '200', response.error);
       assert.equal(response.body, SHARED);
@@ -79,7 +89,11 @@ describe('hop limit on real packets', { skip: unavailable ?? false, concurrency:
     });
 
     it(`${family.name}: httpTokens required: the JS SDK in the container gets no credentials`, async () => {
-      const sdk = await jsSdkCredentials(network, network.container('required').namespace, clients.env(family.endpoint));
+      const sdk = await jsSdkCredentials(
+        network,
+        network.container('required').namespace,
+        clients.env(family.endpoint),
+      );
 
       assert.equal(sdk.accessKeyId, undefined);
       assert.notEqual(sdk.detail, 'credentials');
@@ -100,7 +114,12 @@ describe('hop limit on real packets', { skip: unavailable ?? false, concurrency:
     it(`${family.name}: no byte of the token response reaches the container, retransmissions included`, async () => {
       const [fromHost, fromContainer] = await Promise.all([
         rawTokenRequest(network, network.host.namespace, family.host, RETRANSMISSION_WAIT_MS),
-        rawTokenRequest(network, network.container('optional').namespace, family.host, RETRANSMISSION_WAIT_MS),
+        rawTokenRequest(
+          network,
+          network.container('optional').namespace,
+          family.host,
+          RETRANSMISSION_WAIT_MS,
+        ),
       ]);
       const server = await serverConnection(network, fromContainer.localPort);
 
@@ -109,7 +128,10 @@ describe('hop limit on real packets', { skip: unavailable ?? false, concurrency:
       // The server did send the response, and sent it again and again: none of it ever arrived.
       assert.ok(server !== undefined, 'the server still holds the connection');
       assert.ok(server.bytesSent > 0);
-      assert.ok(server.bytesRetransmitted >= 2 * fromHost.bytesReceived, `retransmitted ${server.bytesRetransmitted} bytes`);
+      assert.ok(
+        server.bytesRetransmitted >= 2 * fromHost.bytesReceived,
+        `retransmitted ${server.bytesRetransmitted} bytes`,
+      );
       assert.equal(server.bytesAcked, 0);
     });
   }

@@ -10,7 +10,13 @@ import {
 } from '../support/awsClients.ts';
 import { startImdsdInNamespace, type ImdsdInNamespace } from '../support/imdsdInNamespace.ts';
 import { createTestNetwork, testNetworkUnavailable, type TestNetwork } from '../support/netns.ts';
-import { CONTAINERS, FAMILIES, hopLimitConfig, imdsv1SetsAround, servedAccessKeyId } from './hopLimitScenario.ts';
+import {
+  CONTAINERS,
+  FAMILIES,
+  hopLimitConfig,
+  imdsv1SetsAround,
+  servedAccessKeyId,
+} from './hopLimitScenario.ts';
 
 /**
  * The AWS CLI and botocore (the machine's Python) meet the hop limit as the JS SDK does: in a
@@ -60,7 +66,11 @@ describe('hop limit on real packets, Python clients', { skip: unavailable ?? fal
       });
 
       it(`${family.name}: httpTokens required: ${client.name} in the container gets no credentials`, async () => {
-        const result = await client.run(network, network.container('required').namespace, clients.env(family.endpoint));
+        const result = await client.run(
+          network,
+          network.container('required').namespace,
+          clients.env(family.endpoint),
+        );
 
         assert.equal(result.accessKeyId, undefined, result.detail);
       });
@@ -71,7 +81,10 @@ describe('hop limit on real packets, Python clients', { skip: unavailable ?? fal
 
         // httpTokens is required for this instance, so credentials can only come by IMDSv2.
         assert.ok(result.accessKeyId !== undefined, result.detail);
-        assert.equal(result.accessKeyId, client.shown(await servedAccessKeyId(network, container, family.endpoint, 'imdsv2')));
+        assert.equal(
+          result.accessKeyId,
+          client.shown(await servedAccessKeyId(network, container, family.endpoint, 'imdsv2')),
+        );
       });
     }
   }

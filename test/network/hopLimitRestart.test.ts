@@ -37,7 +37,9 @@ describe('hop limit from the config', { skip: unavailable ?? false }, () => {
       const imdsd = await startImdsdInNamespace(network, config);
       let statuses: string[];
       try {
-        const responses = await Promise.all(FAMILIES.map((family) => curlToken(network, container, family.endpoint)));
+        const responses = await Promise.all(
+          FAMILIES.map((family) => curlToken(network, container, family.endpoint)),
+        );
         statuses = responses.map((response) => response.status);
       } finally {
         await imdsd.stop();

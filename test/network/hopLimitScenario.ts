@@ -24,17 +24,34 @@ export const FAMILIES = [
 
 /** Each instance, the container that calls it, and its metadata options. */
 const INSTANCES = [
-  { instanceId: SHARED, container: 'optional', options: { httpPutResponseHopLimit: 1, httpTokens: 'optional' } },
-  { instanceId: REQUIRED, container: 'required', options: { httpPutResponseHopLimit: 1, httpTokens: 'required' } },
-  { instanceId: TWO_HOPS, container: 'two-hops', options: { httpPutResponseHopLimit: 2, httpTokens: 'required' } },
-  { instanceId: NO_IPV6, container: 'no-ipv6', options: { httpPutResponseHopLimit: 2, httpProtocolIpv6: 'disabled' } },
+  {
+    instanceId: SHARED,
+    container: 'optional',
+    options: { httpPutResponseHopLimit: 1, httpTokens: 'optional' },
+  },
+  {
+    instanceId: REQUIRED,
+    container: 'required',
+    options: { httpPutResponseHopLimit: 1, httpTokens: 'required' },
+  },
+  {
+    instanceId: TWO_HOPS,
+    container: 'two-hops',
+    options: { httpPutResponseHopLimit: 2, httpTokens: 'required' },
+  },
+  {
+    instanceId: NO_IPV6,
+    container: 'no-ipv6',
+    options: { httpPutResponseHopLimit: 2, httpProtocolIpv6: 'disabled' },
+  },
 ] as const;
 
 /** The instances of the containers the network has; the host is a caller of SHARED too. */
 export function hopLimitConfig(network: TestNetwork): ConfigInput {
   const instances = INSTANCES.filter(({ container }) => network.containers.has(container)).map(
     ({ instanceId, container, options }) => {
-      const callers = instanceId === SHARED ? [network.host, network.container(container)] : [network.container(container)];
+      const callers =
+        instanceId === SHARED ? [network.host, network.container(container)] : [network.container(container)];
       return {
         instanceId,
         iamRole: ROLE,
@@ -59,7 +76,12 @@ export async function servedAccessKeyId(
     assert.equal(token.status, '200', token.error);
     headers.push('-H', `X-aws-ec2-metadata-token: ${token.body}`);
   }
-  const response = await curl(network, namespace, `${endpoint}latest/meta-data/iam/security-credentials/${ROLE}`, headers);
+  const response = await curl(
+    network,
+    namespace,
+    `${endpoint}latest/meta-data/iam/security-credentials/${ROLE}`,
+    headers,
+  );
   assert.equal(response.status, '200', response.error);
   return (JSON.parse(response.body) as { AccessKeyId: string }).AccessKeyId;
 }

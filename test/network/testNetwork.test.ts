@@ -4,7 +4,13 @@ import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { REPOSITORY } from '../support/imdsdInNamespace.ts';
-import { createTestNetwork, IMDS_IPV4, IMDS_IPV6, testNetworkUnavailable, type TestNetwork } from '../support/netns.ts';
+import {
+  createTestNetwork,
+  IMDS_IPV4,
+  IMDS_IPV6,
+  testNetworkUnavailable,
+  type TestNetwork,
+} from '../support/netns.ts';
 
 /**
  * The test network itself: isolated from the machine's network, and gone after every run,
@@ -34,7 +40,9 @@ function isRunning(pid: number): boolean {
  * A test process that builds a network, starts a long `sleep` inside it, reports both, and
  * then ends as `ending` says. (`ip netns exec` execs, so the sleep's pid is the child's.)
  */
-async function runThatEnds(ending: 'is killed' | 'exits without teardown'): Promise<{ names: string[]; sleepPid: number }> {
+async function runThatEnds(
+  ending: 'is killed' | 'exits without teardown',
+): Promise<{ names: string[]; sleepPid: number }> {
   const script = `
     const { createTestNetwork } = await import(${JSON.stringify(NETNS_MODULE)});
     const network = await createTestNetwork({ containers: ['c'] });
@@ -70,7 +78,10 @@ describe('the test network', { skip: unavailable ?? false }, () => {
   it('has no route out of the test network: only the metadata addresses are reachable', async () => {
     const routes = async (namespace: string, destination: string): Promise<boolean> => {
       // `ip route get` asks the routing table; it sends nothing.
-      const result = await network.run(namespace, ['ip', 'route', 'get', destination], { env: { PATH: process.env['PATH'] }, timeoutMs: 5_000 });
+      const result = await network.run(namespace, ['ip', 'route', 'get', destination], {
+        env: { PATH: process.env['PATH'] },
+        timeoutMs: 5_000,
+      });
       return result.exitCode === 0;
     };
     const everyNamespace = [network.imds, network.host.namespace, network.container('c').namespace];
@@ -90,29 +101,45 @@ describe('the test network', { skip: unavailable ?? false }, () => {
   it('is removed, with what runs inside, when a run exits without its teardown', async () => {
     const { names, sleepPid } = await runThatEnds('exits without teardown');
 
-    assert.deepEqual(names.filter((name) => namespaces().includes(name)), []);
+    assert.deepEqual(
+      names.filter((name) => namespaces().includes(name)),
+      [],
+    );
     assert.equal(isRunning(sleepPid), false);
   });
 
   it('is removed by the next run when a run was killed', async () => {
     const { names, sleepPid } = await runThatEnds('is killed');
-    assert.deepEqual(names.filter((name) => namespaces().includes(name)), names, 'a killed run leaves its network behind');
+    assert.deepEqual(
+      names.filter((name) => namespaces().includes(name)),
+      names,
+      'a killed run leaves its network behind',
+    );
 
     const next = await createTestNetwork({ containers: [] });
     await next.destroy();
 
-    assert.deepEqual(names.filter((name) => namespaces().includes(name)), []);
+    assert.deepEqual(
+      names.filter((name) => namespaces().includes(name)),
+      [],
+    );
     assert.equal(isRunning(sleepPid), false);
   });
 
   it('is removed by destroy()', async () => {
     const own = await createTestNetwork({ containers: ['c'] });
     const names = [own.imds, own.host.namespace, own.container('c').namespace];
-    const sleeper = own.spawn(own.container('c').namespace, ['sleep', '60'], { env: { PATH: process.env['PATH'] }, stdio: 'ignore' });
+    const sleeper = own.spawn(own.container('c').namespace, ['sleep', '60'], {
+      env: { PATH: process.env['PATH'] },
+      stdio: 'ignore',
+    });
 
     await own.destroy();
 
-    assert.deepEqual(names.filter((name) => namespaces().includes(name)), []);
+    assert.deepEqual(
+      names.filter((name) => namespaces().includes(name)),
+      [],
+    );
     await once(sleeper, 'exit');
     assert.equal(sleeper.signalCode, 'SIGKILL');
   });

@@ -39,8 +39,24 @@ describe('imdsd serve without the hop-limit addon', () => {
     const entry = `import { main } from './src/cli/main.ts'; process.exitCode = await main(process.argv.slice(1));`;
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', '--input-type=module', '-e', entry, 'serve', '--listen', '127.0.0.1:0', '--state', ':memory:', ...flags],
-      { cwd: copy, env: { PATH: process.env['PATH'], HOME: copy, AWS_EC2_METADATA_DISABLED: 'true' }, stdio: ['ignore', 'pipe', 'pipe'] },
+      [
+        '--import',
+        'tsx',
+        '--input-type=module',
+        '-e',
+        entry,
+        'serve',
+        '--listen',
+        '127.0.0.1:0',
+        '--state',
+        ':memory:',
+        ...flags,
+      ],
+      {
+        cwd: copy,
+        env: { PATH: process.env['PATH'], HOME: copy, AWS_EC2_METADATA_DISABLED: 'true' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
     );
     let stdout = '';
     let stderr = '';
@@ -69,14 +85,20 @@ describe('imdsd serve without the hop-limit addon', () => {
     assert.equal(warnings.length, 1);
     assert.equal(warnings[0]?.['level'], 40);
     assert.match(String(warnings[0]?.['msg']), /hop limits are not enforced/);
-    assert.match(String(warnings[0]?.['reason']), /native\/build\/Release\/hop_limit\.node cannot be loaded: it was not built/);
+    assert.match(
+      String(warnings[0]?.['reason']),
+      /native\/build\/Release\/hop_limit\.node cannot be loaded: it was not built/,
+    );
   });
 
   it('with --require-hop-limit, refuses to start', async () => {
     const run = await serve(['--require-hop-limit']);
 
     assert.equal(run.exitCode, 1);
-    assert.match(run.stderr, /^imdsd: HOP_LIMIT_UNAVAILABLE: --require-hop-limit: the hop-limit addon .* cannot be loaded/);
+    assert.match(
+      run.stderr,
+      /^imdsd: HOP_LIMIT_UNAVAILABLE: --require-hop-limit: the hop-limit addon .* cannot be loaded/,
+    );
     assert.doesNotMatch(run.stderr, /IMDS on/);
   });
 });

@@ -69,20 +69,35 @@ credentials = fetcher.retrieve_iam_role_credentials()
 print(json.dumps({'accessKeyId': credentials.get('access_key')}))
 `;
 
-export async function jsSdkCredentials(network: TestNetwork, namespace: string, env: NodeJS.ProcessEnv): Promise<CredentialOutcome> {
-  const result = await network.run(namespace, [process.execPath, '--input-type=module', '-e', JS_SDK_SCRIPT], {
-    env,
-    cwd: REPOSITORY,
-    timeoutMs: CLIENT_RUN_TIMEOUT_MS,
-  });
+export async function jsSdkCredentials(
+  network: TestNetwork,
+  namespace: string,
+  env: NodeJS.ProcessEnv,
+): Promise<CredentialOutcome> {
+  const result = await network.run(
+    namespace,
+    [process.execPath, '--input-type=module', '-e', JS_SDK_SCRIPT],
+    {
+      env,
+      cwd: REPOSITORY,
+      timeoutMs: CLIENT_RUN_TIMEOUT_MS,
+    },
+  );
   const output = parseJson(result) as { accessKeyId?: string; error?: string };
   return { accessKeyId: output.accessKeyId, detail: output.error ?? 'credentials' };
 }
 
-export async function botocoreCredentials(network: TestNetwork, namespace: string, env: NodeJS.ProcessEnv): Promise<CredentialOutcome> {
+export async function botocoreCredentials(
+  network: TestNetwork,
+  namespace: string,
+  env: NodeJS.ProcessEnv,
+): Promise<CredentialOutcome> {
   const python = botocorePython();
   if (python === undefined) throw new Error('no python3 with botocore');
-  const result = await network.run(namespace, [python, '-c', BOTOCORE_SCRIPT], { env, timeoutMs: CLIENT_RUN_TIMEOUT_MS });
+  const result = await network.run(namespace, [python, '-c', BOTOCORE_SCRIPT], {
+    env,
+    timeoutMs: CLIENT_RUN_TIMEOUT_MS,
+  });
   const output = parseJson(result) as { accessKeyId: string | null };
   return { accessKeyId: output.accessKeyId ?? undefined, detail: result.stderr.trim() || 'no credentials' };
 }
@@ -92,8 +107,15 @@ export async function botocoreCredentials(network: TestNetwork, namespace: strin
  * of the access key and `iam-role` as its type when IMDS provided it. (CLI v1 has no
  * `configure export-credentials`.)
  */
-export async function awsCliCredentials(network: TestNetwork, namespace: string, env: NodeJS.ProcessEnv): Promise<CredentialOutcome> {
-  const result = await network.run(namespace, ['aws', 'configure', 'list'], { env, timeoutMs: CLIENT_RUN_TIMEOUT_MS });
+export async function awsCliCredentials(
+  network: TestNetwork,
+  namespace: string,
+  env: NodeJS.ProcessEnv,
+): Promise<CredentialOutcome> {
+  const result = await network.run(namespace, ['aws', 'configure', 'list'], {
+    env,
+    timeoutMs: CLIENT_RUN_TIMEOUT_MS,
+  });
   if (result.exitCode !== 0) throw new Error(`aws configure list failed: ${result.stderr}`);
   const suffix = /access_key\s+\*+(\w{4})\s+iam-role/.exec(result.stdout)?.[1];
   return { accessKeyId: suffix, detail: result.stdout };
@@ -111,7 +133,9 @@ let foundPython: string | undefined | null = null;
 /** The first python3 with botocore: the one on PATH, else Debian's (package python3-botocore). */
 function botocorePython(): string | undefined {
   if (foundPython === null) {
-    foundPython = ['python3', '/usr/bin/python3'].find((python) => succeeds(python, ['-c', 'import botocore.utils']));
+    foundPython = ['python3', '/usr/bin/python3'].find((python) =>
+      succeeds(python, ['-c', 'import botocore.utils']),
+    );
   }
   return foundPython;
 }
@@ -124,6 +148,8 @@ function parseJson(result: CommandResult): unknown {
   try {
     return JSON.parse(result.stdout);
   } catch {
-    throw new Error(`client printed no result (exit ${result.exitCode ?? result.signal}): ${result.stdout}${result.stderr}`);
+    throw new Error(
+      `client printed no result (exit ${result.exitCode ?? result.signal}): ${result.stdout}${result.stderr}`,
+    );
   }
 }

@@ -28,7 +28,10 @@ export interface ImdsdInNamespace {
   stop(): Promise<void>;
 }
 
-export async function startImdsdInNamespace(network: TestNetwork, config: ConfigInput): Promise<ImdsdInNamespace> {
+export async function startImdsdInNamespace(
+  network: TestNetwork,
+  config: ConfigInput,
+): Promise<ImdsdInNamespace> {
   const directory = mkdtempSync(join(tmpdir(), 'imdsd-netns-'));
   const configFile = join(directory, 'imdsd.yaml');
   writeFileSync(configFile, JSON.stringify(config, null, 2)); // JSON is YAML
@@ -36,7 +39,21 @@ export async function startImdsdInNamespace(network: TestNetwork, config: Config
   const listen = IMDS_LISTEN.flatMap((address) => ['--listen', address]);
   const child = network.spawn(
     network.imds,
-    [process.execPath, '--import', 'tsx', ENTRY, 'serve', '--config', configFile, ...listen, '--state', ':memory:', '--log-level', 'debug', '--require-hop-limit'],
+    [
+      process.execPath,
+      '--import',
+      'tsx',
+      ENTRY,
+      'serve',
+      '--config',
+      configFile,
+      ...listen,
+      '--state',
+      ':memory:',
+      '--log-level',
+      'debug',
+      '--require-hop-limit',
+    ],
     {
       cwd: REPOSITORY,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -96,7 +113,10 @@ function untilReady(child: ChildProcess): Promise<void> {
       if (stderr.includes('AWS_EC2_METADATA_SERVICE_ENDPOINT=')) finish();
     };
     const onExit = (): void => finish(new Error(`imdsd exited before it was ready:\n${stderr}`));
-    const timer = setTimeout(() => finish(new Error(`imdsd was not ready within ${READY_TIMEOUT_MS} ms:\n${stderr}`)), READY_TIMEOUT_MS);
+    const timer = setTimeout(
+      () => finish(new Error(`imdsd was not ready within ${READY_TIMEOUT_MS} ms:\n${stderr}`)),
+      READY_TIMEOUT_MS,
+    );
 
     child.stderr?.setEncoding('utf8').on('data', onData);
     child.once('exit', onExit);

@@ -16,7 +16,12 @@ export interface CurlResult {
 }
 
 /** `curl` with a short overall timeout; `status` is the HTTP status, `000` when none arrived. */
-export async function curl(network: TestNetwork, namespace: string, url: string, extra: string[] = []): Promise<CurlResult> {
+export async function curl(
+  network: TestNetwork,
+  namespace: string,
+  url: string,
+  extra: string[] = [],
+): Promise<CurlResult> {
   const result = await network.run(
     namespace,
     ['curl', '-sS', '-m', String(CURL_TIMEOUT_SECONDS), '-o', '-', '-w', '\n%{http_code}', ...extra, url],
@@ -59,11 +64,20 @@ export interface RawTokenRequest {
   bytesReceived: number;
 }
 
-export async function rawTokenRequest(network: TestNetwork, namespace: string, host: string, waitMs: number): Promise<RawTokenRequest> {
-  const result = await network.run(namespace, [process.execPath, '-e', RAW_TOKEN_REQUEST_SCRIPT, host, String(waitMs)], {
-    env: { PATH: process.env['PATH'] },
-    timeoutMs: waitMs + 5_000,
-  });
+export async function rawTokenRequest(
+  network: TestNetwork,
+  namespace: string,
+  host: string,
+  waitMs: number,
+): Promise<RawTokenRequest> {
+  const result = await network.run(
+    namespace,
+    [process.execPath, '-e', RAW_TOKEN_REQUEST_SCRIPT, host, String(waitMs)],
+    {
+      env: { PATH: process.env['PATH'] },
+      timeoutMs: waitMs + 5_000,
+    },
+  );
   const output = JSON.parse(result.stdout || '{}') as { localPort?: number; bytes?: number };
   if (output.localPort === undefined || output.bytes === undefined) {
     throw new Error(`raw client did not connect: ${result.stderr}`);
@@ -80,7 +94,10 @@ export interface ServerConnection {
   bytesAcked: number;
 }
 
-export async function serverConnection(network: TestNetwork, peerPort: number): Promise<ServerConnection | undefined> {
+export async function serverConnection(
+  network: TestNetwork,
+  peerPort: number,
+): Promise<ServerConnection | undefined> {
   const result = await network.run(network.imds, ['ss', '-tinHOa', `( dport = :${peerPort} )`], {
     env: { PATH: process.env['PATH'] },
     timeoutMs: 5_000,

@@ -82,7 +82,9 @@ export async function createTestNetwork(options: { containers: string[] }): Prom
   const prefix = `${NAME_PREFIX}${process.pid}-${networksCreated++}-`;
   const imds = `${prefix}imds`;
   const host = link(`${prefix}host`, 0, 1);
-  const containers = new Map(options.containers.map((name, index) => [name, link(`${prefix}${name}`, index + 1, 2)]));
+  const containers = new Map(
+    options.containers.map((name, index) => [name, link(`${prefix}${name}`, index + 1, 2)]),
+  );
   const namespaces = [imds, host.namespace, ...[...containers.values()].map((address) => address.namespace)];
   const children = new Set<ChildProcess>();
 
@@ -172,7 +174,20 @@ type LinkEnd = NamespaceAddress & { device: string };
 
 /** A veth pair created straight inside its two namespaces, each end with its addresses. */
 async function veth(near: LinkEnd, far: LinkEnd): Promise<void> {
-  await ip('-n', near.namespace, 'link', 'add', near.device, 'type', 'veth', 'peer', 'name', far.device, 'netns', far.namespace);
+  await ip(
+    '-n',
+    near.namespace,
+    'link',
+    'add',
+    near.device,
+    'type',
+    'veth',
+    'peer',
+    'name',
+    far.device,
+    'netns',
+    far.namespace,
+  );
   for (const end of [near, far]) {
     await ip('-n', end.namespace, 'addr', 'add', `${end.ipv4}/24`, 'dev', end.device);
     await ip('-n', end.namespace, '-6', 'addr', 'add', `${end.ipv6}/64`, 'dev', end.device, 'nodad');
@@ -181,7 +196,16 @@ async function veth(near: LinkEnd, far: LinkEnd): Promise<void> {
 }
 
 async function route(namespace: string, destination: string, via: string): Promise<void> {
-  await ip('-n', namespace, ...(destination.includes(':') ? ['-6'] : []), 'route', 'add', destination, 'via', via);
+  await ip(
+    '-n',
+    namespace,
+    ...(destination.includes(':') ? ['-6'] : []),
+    'route',
+    'add',
+    destination,
+    'via',
+    via,
+  );
 }
 
 async function ip(...args: string[]): Promise<void> {
@@ -201,7 +225,12 @@ async function sysctl(namespace: string, settings: Record<string, number>): Prom
   await ip('netns', 'exec', namespace, 'sh', '-c', script);
 }
 
-function runIn(spawnIn: Spawner, namespace: string, argv: string[], options: RunOptions): Promise<CommandResult> {
+function runIn(
+  spawnIn: Spawner,
+  namespace: string,
+  argv: string[],
+  options: RunOptions,
+): Promise<CommandResult> {
   return new Promise((resolve, reject) => {
     const child = spawnIn(namespace, argv, {
       env: options.env,
@@ -237,7 +266,10 @@ function removeNamespaces(namespaces: string[], children: Set<ChildProcess>): vo
 function removeNamespace(namespace: string): void {
   let pids: string[] = [];
   try {
-    pids = execFileSync('ip', ['netns', 'pids', namespace], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
+    pids = execFileSync('ip', ['netns', 'pids', namespace], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    })
       .split('\n')
       .filter((line) => /^\d+$/.test(line));
   } catch {
@@ -263,7 +295,8 @@ function removeStaleNetworks(): void {
   for (const line of listing.split('\n')) {
     const name = line.split(' ')[0] ?? '';
     const owner = STALE_NAME.exec(name)?.[1];
-    if (owner !== undefined && Number(owner) !== process.pid && !isAlive(Number(owner))) removeNamespace(name);
+    if (owner !== undefined && Number(owner) !== process.pid && !isAlive(Number(owner)))
+      removeNamespace(name);
   }
 }
 
