@@ -11,28 +11,51 @@ import type { StateStore } from '../store/stateStore.ts';
  *   - `signature`: a bare base64 RSA-SHA256 signature over the document bytes.
  */
 export interface IdentitySigner {
-  certificatePem: string;
+  readonly certificatePem: string;
   pkcs7(document: string): string;
   signature(document: string): string;
+}
+
+interface SigningMaterial {
+  privateKeyPem: string;
+  certificatePem: string;
+  forgeKey: forge.pki.rsa.PrivateKey;
+  forgeCertificate: forge.pki.Certificate;
 }
 
 const KEY_NAME = 'identity-signing-key';
 const CERTIFICATE_NAME = 'identity-signing-certificate';
 const CERTIFICATE_YEARS = 10;
 
+/**
+ * The key is generated (and kept) on first use, not at startup: an RSA key costs more than the
+ * rest of a cold start, and most callers never ask for a signature.
+ */
 export function loadIdentitySigner(store: StateStore): IdentitySigner {
-  const privateKeyPem = store.remembered(KEY_NAME, () => Buffer.from(generatePrivateKeyPem())).toString();
-  const certificatePem = store
-    .remembered(CERTIFICATE_NAME, () => Buffer.from(selfSignedCertificatePem(privateKeyPem)))
-    .toString();
+  let material: SigningMaterial | undefined;
 
-  const forgeKey = forge.pki.privateKeyFromPem(privateKeyPem);
-  const forgeCertificate = forge.pki.certificateFromPem(certificatePem);
+  const signingMaterial = (): SigningMaterial => {
+    if (material !== undefined) return material;
+    const privateKeyPem = store.remembered(KEY_NAME, () => Buffer.from(generatePrivateKeyPem())).toString();
+    const certificatePem = store
+      .remembered(CERTIFICATE_NAME, () => Buffer.from(selfSignedCertificatePem(privateKeyPem)))
+      .toString();
+    material = {
+      privateKeyPem,
+      certificatePem,
+      forgeKey: forge.pki.privateKeyFromPem(privateKeyPem),
+      forgeCertificate: forge.pki.certificateFromPem(certificatePem),
+    };
+    return material;
+  };
 
   return {
-    certificatePem,
+    get certificatePem() {
+      return signingMaterial().certificatePem;
+    },
 
     pkcs7(document) {
+      const { forgeKey, forgeCertificate } = signingMaterial();
       const signedData = forge.pkcs7.createSignedData();
       signedData.content = forge.util.createBuffer(document, 'utf8');
       signedData.addSigner({
@@ -52,7 +75,7 @@ export function loadIdentitySigner(store: StateStore): IdentitySigner {
     },
 
     signature(document) {
-      return base64Lines(createSign('sha256').update(document).sign(privateKeyPem));
+      return base64Lines(createSign('sha256').update(document).sign(signingMaterial().privateKeyPem));
     },
   };
 }
@@ -79,7 +102,7 @@ function selfSignedCertificatePem(privateKeyPem: string): string {
   certificate.setSubject(subject);
   certificate.setIssuer(subject);
   certificate.sign(privateKey, forge.md.sha256.create());
-  return forge.pki.certificateToPem(certificate);
+  return forge.pki.certificateToPem(certificate).replaceAll('\r\n', '\n');
 }
 
 /** PEM body style: base64 in lines of 64 characters, no trailing newline. */

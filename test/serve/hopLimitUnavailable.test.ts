@@ -36,15 +36,12 @@ describe('imdsd serve without the hop-limit addon', () => {
 
   /** Runs serve on loopback port 0; stops it with SIGTERM once it says it is listening. */
   async function serve(flags: string[]): Promise<ServeRun> {
-    const entry = `import { main } from './src/cli/main.ts'; process.exitCode = await main(process.argv.slice(1));`;
     const child = spawn(
       process.execPath,
       [
         '--import',
         'tsx',
-        '--input-type=module',
-        '-e',
-        entry,
+        'src/cli/run.ts',
         'serve',
         '--listen',
         '127.0.0.1:0',

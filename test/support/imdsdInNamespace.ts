@@ -13,7 +13,8 @@ import { IMDS_IPV4, IMDS_IPV6, type TestNetwork } from './netns.ts';
  */
 
 export const REPOSITORY = new URL('../../', import.meta.url).pathname;
-const ENTRY = new URL('./imdsdEntry.ts', import.meta.url).pathname;
+/** The CLI's entry; run through tsx, so tests need no build of dist/. */
+const ENTRY = new URL('../../src/cli/run.ts', import.meta.url).pathname;
 const READY_TIMEOUT_MS = 20_000;
 const STOP_TIMEOUT_MS = 5_000;
 
