@@ -139,7 +139,10 @@ function logStarted(
     logger.info({ listen: formatListenAddress(listener.address) }, 'IMDS listening');
   }
   if (!hopLimit.enforced) {
-    logger.warn({ code: 'HOP_LIMIT_UNAVAILABLE' }, 'hop limits are not enforced: token responses reach callers at any distance');
+    logger.warn(
+      { code: 'HOP_LIMIT_UNAVAILABLE', reason: hopLimit.reason },
+      'hop limits are not enforced: token responses reach callers at any distance',
+    );
   }
   logger.debug({ file: store.path, roles: Object.keys(config.roles) }, 'state store open');
 }
