@@ -1,4 +1,5 @@
 import { loadConfig, type ConfigFlags } from '../config/load.ts';
+import { loadHopLimitControl } from '../imds/nativeHopLimit.ts';
 import { createLogger, type LogLevel } from '../log.ts';
 import { formatListenAddress } from '../net/address.ts';
 import { startImdsd } from '../serve/startImdsd.ts';
@@ -10,6 +11,7 @@ const SERVE_FLAGS = {
   'api-listen': { type: 'string' },
   state: { type: 'string' },
   'log-level': { type: 'string' },
+  'require-hop-limit': { type: 'boolean' },
 } as const;
 
 export function configFlagsFrom(args: string[]): ConfigFlags {
@@ -26,9 +28,19 @@ export function configFlagsFrom(args: string[]): ConfigFlags {
 /** `imdsd serve`: runs until SIGINT or SIGTERM. */
 export async function serveCommand(args: string[]): Promise<number> {
   const { config, configFile } = loadConfig(configFlagsFrom(args));
+  const requireHopLimit = parseFlags(args, SERVE_FLAGS)['require-hop-limit'] === true;
+  const hopLimit = loadHopLimitControl({ required: requireHopLimit });
   const logger = createLogger({ level: config.logLevel as LogLevel, pretty: process.stdout.isTTY === true });
 
-  const running = await startImdsd({ config, logger, ...(configFile === undefined ? {} : { configFile }) });
+  const running = await startImdsd({ config, logger, hopLimit, ...(configFile === undefined ? {} : { configFile }) });
+
+  // Listen for the signals before saying where imdsd listens: a supervisor may stop it as soon
+  // as it reads that line, and a signal with no handler yet would kill it without closing.
+  const stopped = new Promise<void>((resolve) => {
+    const stop = (): void => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
 
   for (const address of running.imdsAddresses) {
     process.stderr.write(`imdsd: IMDS on http://${formatListenAddress(address)}/\n`);
@@ -39,11 +51,7 @@ export async function serveCommand(args: string[]): Promise<number> {
   }
   process.stderr.write(`AWS_ENDPOINT_URL_EC2=http://${formatListenAddress(running.apiAddress)}\n`);
 
-  await new Promise<void>((resolve) => {
-    const stop = (): void => resolve();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
+  await stopped;
 
   logger.info('stopping');
   await running.close();

@@ -18,6 +18,8 @@ Options for serve:
   --state PATH          State database (env IMDSD_STATE; default
                         $XDG_STATE_HOME/imdsd/state.db; ":memory:" keeps nothing)
   --log-level LEVEL     fatal|error|warn|info|debug|trace|silent (env IMDSD_LOG_LEVEL)
+  --require-hop-limit   Refuse to start where hop limits cannot be enforced (the
+                        native addon is missing) instead of warning and serving
 
 Options for identity-cert: --config FILE, --state PATH
 

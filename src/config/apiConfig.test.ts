@@ -101,10 +101,18 @@ roles:
     policy: '{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"ec2:*","Resource":"*"}]}'
 `);
     const { roles } = loadConfig({ config: path }, {}).config;
-    assert.deepEqual(roles['yaml-role']?.policy?.statements[0]?.conditions, [
+    const yamlRole = roles['yaml-role'];
+    const jsonRole = roles['json-role'];
+    assert.ok(yamlRole?.source === 'minted' && jsonRole?.source === 'minted');
+    assert.deepEqual(yamlRole.policy?.statements[0]?.conditions, [
       { operator: 'NumericLessThanEquals', ifExists: false, key: 'ec2:metadatahttpputresponsehoplimit', values: ['2'] },
     ]);
-    assert.equal(roles['json-role']?.policy?.statements[0]?.effect, 'Deny');
+    assert.equal(jsonRole.policy?.statements[0]?.effect, 'Deny');
+  });
+
+  it('takes a policy on minted roles only: other sources sign with AWS keys, not with keys imdsd issued', () => {
+    const path = configFile('roles:\n  ops:\n    source: static\n    accessKeyIdEnv: OPS_KEY\n    secretAccessKeyEnv: OPS_SECRET\n    policy: { Statement: [] }\n');
+    assert.match(loadError(() => loadConfig({ config: path }, {})).message, /roles\.ops .*unknown key\(s\) "policy"/);
   });
 
   it('names the policy element at fault', () => {

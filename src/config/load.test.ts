@@ -61,7 +61,7 @@ roles:
     assert.equal(file, path);
     assert.equal(config.instances?.[0]?.metadataOptions.httpPutResponseHopLimit, 2);
     assert.equal(config.instances?.[0]?.metadataOptions.httpEndpoint, 'enabled');
-    assert.equal(config.roles['app-role']?.durationSeconds, 3600);
+    assert.deepEqual(config.roles['app-role'], { source: 'minted', durationSeconds: 3600 });
   });
 
   it('takes flags over the environment over the file', () => {

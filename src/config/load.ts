@@ -114,12 +114,17 @@ function configError(issues: ZodIssue[], merged: Record<string, unknown>, origin
   const lines = issues.map((issue) => {
     const key = formatKeyPath(issue.path);
     const value = valueAt(merged, issue.path);
-    const secret = issue.path.some((part) => part === 'secretAccessKey');
-    const shownValue = value === undefined || secret ? '' : ` = ${JSON.stringify(value)}`;
+    const shownValue = value === undefined || isSecretKey(issue.path) ? '' : ` = ${JSON.stringify(value)}`;
     const origin = origins.get(String(issue.path[0] ?? '')) ?? { kind: 'default' };
     return `${key}${shownValue} (${describeOrigin(origin)}): ${describeIssue(issue)}`;
   });
   return new ImdsdError('CONFIG_INVALID', lines.join('\n'));
+}
+
+/** Keys whose values an error message must not repeat (a role's static keys). */
+function isSecretKey(path: ReadonlyArray<string | number>): boolean {
+  const key = path[path.length - 1];
+  return key === 'secretAccessKey' || key === 'sessionToken';
 }
 
 function describeIssue(issue: ZodIssue): string {

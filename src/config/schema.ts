@@ -4,6 +4,7 @@ import { policyDocumentSchema } from '../ec2api/policy/policyDocument.ts';
 import { LOG_LEVELS } from '../log.ts';
 import { parseCidr } from '../net/cidr.ts';
 import { parseListenAddress } from '../net/address.ts';
+import { checkRoleSources } from './roleSourceChecks.ts';
 
 /**
  * The one schema for imdsd's configuration. The YAML file, the `IMDSD_*` environment and the
@@ -91,6 +92,12 @@ export const instanceSchema = z
     }
   });
 
+export const ASSUME_ROLE_DURATION_DEFAULT_SECONDS = 3_600;
+
+const roleName = z.string().regex(/^[\w+=,.@-]{1,64}$/, 'must be an IAM role name');
+const stsName = z.string().regex(/^[\w+=,.@-]{2,64}$/, 'must be 2 to 64 of letters, digits and +=,.@-');
+const environmentVariable = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name');
+
 const durationSeconds = z
   .number()
   .int()
@@ -112,7 +119,49 @@ export const mintedRoleSchema = z
   })
   .strict();
 
-export const roleSchema = z.discriminatedUnion('source', [mintedRoleSchema]);
+/** Long-term or temporary keys to hand out as they are; from the file or from named variables. */
+export const staticRoleSchema = z
+  .object({
+    source: z.literal('static'),
+    accessKeyId: z.string().regex(/^[A-Z0-9]{16,128}$/, 'must look like ASIA... or AKIA...').optional(),
+    accessKeyIdEnv: environmentVariable.optional(),
+    secretAccessKey: z.string().min(1).optional(),
+    secretAccessKeyEnv: environmentVariable.optional(),
+    sessionToken: z.string().min(1).optional(),
+    sessionTokenEnv: environmentVariable.optional(),
+    expiration: z.string().datetime({ offset: true }).optional(),
+  })
+  .strict();
+
+/** STS AssumeRole, signed with credentials from the SDK's chain or from another role. */
+export const assumeRoleSchema = z
+  .object({
+    source: z.literal('assume-role'),
+    roleArn: z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/, 'must be an IAM role ARN'),
+    externalId: z.string().regex(/^[\w+=,.@:/-]{2,1224}$/, 'must be 2 to 1224 of letters, digits and +=,.@:/-').optional(),
+    roleSessionName: stsName.optional(),
+    durationSeconds: z.number().int().min(ROLE_DURATION_MIN_SECONDS).max(ROLE_DURATION_MAX_SECONDS).default(ASSUME_ROLE_DURATION_DEFAULT_SECONDS),
+    sessionPolicy: z.union([z.string().min(1), z.record(z.unknown())]).optional(),
+    sessionPolicyArns: z.array(z.string().regex(/^arn:aws[a-z-]*:iam::(?:\d{12}|aws):policy\/.+$/, 'must be an IAM policy ARN')).max(10).optional(),
+    sessionTags: z.record(z.string().regex(/^[\p{L}\p{Z}\p{N}_.:/=+@-]{1,128}$/u, 'must be a tag key'), z.string().max(256)).optional(),
+    sourceIdentity: stsName.optional(),
+    stsRegion: z.string().regex(/^[a-z]{2}(?:-[a-z]+)+-\d$/, 'must look like us-west-2').optional(),
+    stsEndpoint: z.string().url().refine((url) => /^https?:\/\//.test(url), 'must be an http or https URL').optional(),
+    profile: z.string().min(1).optional(),
+    sourceRole: roleName.optional(),
+  })
+  .strict();
+
+export const roleSchema = z.discriminatedUnion('source', [mintedRoleSchema, staticRoleSchema, assumeRoleSchema]);
+
+/** How imdsd talks to STS and when `imdsd serve` stops waiting for the first credentials. */
+export const credentialsSettingsSchema = z
+  .object({
+    stsCallsPerSecond: z.number().positive().max(1_000).default(10),
+    stsBurst: z.number().int().min(1).max(10_000).default(20),
+    startupWaitSeconds: z.number().min(0).max(600).default(10),
+  })
+  .strict();
 
 /** Administrator keys of the control API: they may do everything (README "Control API"). */
 export const apiCredentialSchema = z
@@ -137,9 +186,11 @@ export const configSchema = z
     logLevel: z.enum(LOG_LEVELS).default('info'),
     instances: z.array(instanceSchema).min(1).optional(),
     roles: z.record(z.string().regex(/^[\w+=,.@-]{1,64}$/, 'must be an IAM role name'), roleSchema).default({}),
+    credentials: credentialsSettingsSchema.default({}),
   })
   .strict()
   .superRefine((config, context) => {
+    checkRoleSources(config.roles, context);
     checkApiSettings(config, context);
 
     const seenIds = new Set<string>();
@@ -200,4 +251,7 @@ export type Config = z.output<typeof configSchema>;
 export type InstanceConfig = z.output<typeof instanceSchema>;
 export type RoleConfig = z.output<typeof roleSchema>;
 export type MetadataOptions = z.output<typeof metadataOptionsSchema>;
+export type StaticRoleConfig = z.output<typeof staticRoleSchema>;
+export type AssumeRoleConfig = z.output<typeof assumeRoleSchema>;
+export type CredentialsSettings = z.output<typeof credentialsSettingsSchema>;
 export type ApiCredentialConfig = z.output<typeof apiCredentialSchema>;

@@ -67,10 +67,11 @@ function roleCaller(options: CallerKeysOptions, accessKeyId: string, sessionToke
   const resolved = options.minter.resolve(accessKeyId, sessionToken, nowMs);
   if (resolved === undefined) return undefined;
 
-  // The identity role (`ec2-instance`) and roles removed from the config since are no callers.
+  // The identity role (`ec2-instance`), roles removed from the config since, and roles that no
+  // longer mint their credentials are no callers: their policy is a key of minted roles only.
   const { claims } = resolved;
   const role = options.roles[claims.roleName];
-  if (role === undefined) return undefined;
+  if (role === undefined || role.source !== 'minted') return undefined;
 
   const instance = options.instances.byId(claims.instanceId);
   const partition = instance?.identity.partition ?? 'aws';

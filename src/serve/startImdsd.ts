@@ -1,7 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import type { Config } from '../config/schema.ts';
+import { systemClock, type Clock } from '../credentials/clock.ts';
+import { CredentialCache } from '../credentials/credentialCache.ts';
 import { createCredentialMinter, type CredentialMinter } from '../credentials/mintedCredentials.ts';
 import { createRoleSources } from '../credentials/roleSources.ts';
+import { createStsCallBudget } from '../credentials/stsCallBudget.ts';
 import { startControlApi } from '../ec2api/startControlApi.ts';
 import { loadIdentitySigner, type IdentitySigner } from '../identity/identitySigner.ts';
 import { HOP_LIMIT_NOT_ENFORCED, type HopLimitControl } from '../imds/hopLimit.ts';
@@ -14,6 +17,7 @@ import type { Logger } from '../log.ts';
 import { formatListenAddress, parseListenAddress, type ListenAddress } from '../net/address.ts';
 import { defaultStatePath, openStateStore, type StateStore } from '../store/stateStore.ts';
 import { loadTokenKeyRing } from '../tokens/tokenKeyRing.ts';
+import { prefetchRoleCredentials } from './prefetchRoleCredentials.ts';
 
 export interface StartOptions {
   config: Config;
@@ -21,6 +25,11 @@ export interface StartOptions {
   logger: Logger;
   hopLimit?: HopLimitControl;
   now?: () => number;
+  /** Time and randomness of the credential cache and STS budget; tests inject their own. */
+  clock?: Clock;
+  random?: () => number;
+  /** Where static roles' `*Env` keys are read; process.env by default. */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** A running `imdsd serve`: what it listens on and how to stop it. */
@@ -32,6 +41,8 @@ export interface RunningImdsd {
   store: StateStore;
   signer: IdentitySigner;
   minter: CredentialMinter;
+  /** True once every instance role's credentials have been fetched (for a health endpoint). */
+  isReady(): boolean;
   close(): Promise<void>;
 }
 
@@ -41,12 +52,18 @@ export async function startImdsd(options: StartOptions): Promise<RunningImdsd> {
   const listeners: BoundListener[] = [];
   let api: BoundListener | undefined;
   const closeListeners = (): Promise<unknown> => Promise.all([...listeners, ...(api ? [api] : [])].map(closeListener));
+  const clock = options.clock ?? systemClock;
+  const cache = new CredentialCache({ logger, clock, ...(options.random === undefined ? {} : { random: options.random }) });
 
   try {
     const minter = createCredentialMinter(store.remembered('credential-minting-key', () => randomBytes(32)));
     const signer = loadIdentitySigner(store);
     const instances = new InstanceDirectory(buildInstances(config, store, options.configFile));
-    const roleSources = createRoleSources(config.roles, minter);
+    const roleSources = createRoleSources(config.roles, minter, {
+      cache,
+      stsBudget: createStsCallBudget(stsBudgetSettings(config), clock),
+      ...(options.env === undefined ? {} : { env: options.env }),
+    });
 
     const trees = new Map(
       instances.all.map((instance) => [
@@ -71,6 +88,8 @@ export async function startImdsd(options: StartOptions): Promise<RunningImdsd> {
     api = await startControlApi({ config, instances, store, minter, logger, ...(options.now === undefined ? {} : { now: options.now }) });
 
     logStarted(logger, config, instances, listeners, hopLimit, store);
+    const waitMs = config.credentials.startupWaitSeconds * 1000;
+    const readiness = await prefetchRoleCredentials(roleSources, instances, waitMs, clock, logger);
 
     return {
       imdsAddresses: listeners.map((listener) => listener.address),
@@ -79,16 +98,27 @@ export async function startImdsd(options: StartOptions): Promise<RunningImdsd> {
       store,
       signer,
       minter,
+      isReady: readiness.isReady,
       async close() {
+        cache.close();
         await closeListeners();
         store.close();
       },
     };
   } catch (error) {
+    cache.close();
     await closeListeners();
     store.close();
     throw error;
   }
+}
+
+/** A call that would wait longer than this for the STS budget is refused at once (the cache retries). */
+const STS_BUDGET_MAX_WAIT_MS = 30_000;
+
+function stsBudgetSettings(config: Config): { callsPerSecond: number; burst: number; maxWaitMs: number } {
+  const { stsCallsPerSecond, stsBurst } = config.credentials;
+  return { callsPerSecond: stsCallsPerSecond, burst: stsBurst, maxWaitMs: STS_BUDGET_MAX_WAIT_MS };
 }
 
 function logStarted(
@@ -116,7 +146,10 @@ function logStarted(
     logger.info({ listen: formatListenAddress(listener.address) }, 'IMDS listening');
   }
   if (!hopLimit.enforced) {
-    logger.warn({ code: 'HOP_LIMIT_UNAVAILABLE' }, 'hop limits are not enforced: token responses reach callers at any distance');
+    logger.warn(
+      { code: 'HOP_LIMIT_UNAVAILABLE', reason: hopLimit.reason },
+      'hop limits are not enforced: token responses reach callers at any distance',
+    );
   }
   logger.debug({ file: store.path, roles: Object.keys(config.roles) }, 'state store open');
 }
