@@ -33,7 +33,10 @@ export async function optionsCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseOptionsArgs(args);
   const [verb, instanceId, ...extra] = positionals;
   if ((verb !== 'show' && verb !== 'set') || instanceId === undefined || extra.length > 0) {
-    throw new ImdsdError('USAGE', 'usage: imdsd options show|set INSTANCE_ID [flags] (see imdsd help)');
+    throw new ImdsdError(
+      'USAGE',
+      'usage: imdsd options show|set INSTANCE_ID [flags] (see imdsd help)',
+    );
   }
 
   const target = controlApiTarget(values);
@@ -63,35 +66,60 @@ function parseOptionsArgs(args: string[]) {
 function changeRequest(values: OptionsFlags): MetadataOptionsChangeRequest {
   const change: MetadataOptionsChangeRequest = {};
   if (values['http-tokens'] !== undefined) change.httpTokens = values['http-tokens'];
-  if (values['hop-limit'] !== undefined) change.httpPutResponseHopLimit = hopLimitFlag(values['hop-limit']);
+  if (values['hop-limit'] !== undefined) {
+    change.httpPutResponseHopLimit = hopLimitFlag(values['hop-limit']);
+  }
   if (values['http-endpoint'] !== undefined) change.httpEndpoint = values['http-endpoint'];
-  if (values['http-protocol-ipv6'] !== undefined) change.httpProtocolIpv6 = values['http-protocol-ipv6'];
-  if (values['instance-metadata-tags'] !== undefined) change.instanceMetadataTags = values['instance-metadata-tags'];
+  if (values['http-protocol-ipv6'] !== undefined) {
+    change.httpProtocolIpv6 = values['http-protocol-ipv6'];
+  }
+  if (values['instance-metadata-tags'] !== undefined) {
+    change.instanceMetadataTags = values['instance-metadata-tags'];
+  }
   if (Object.keys(change).length === 0) {
-    throw new ImdsdError('USAGE', 'options set needs at least one of --http-tokens, --hop-limit, --http-endpoint, --http-protocol-ipv6, --instance-metadata-tags');
+    throw new ImdsdError(
+      'USAGE',
+      'options set needs at least one of --http-tokens, --hop-limit, --http-endpoint, --http-protocol-ipv6, --instance-metadata-tags',
+    );
   }
   if (values['dry-run'] === true) change.dryRun = true;
   return change;
 }
 
 function hopLimitFlag(text: string): number {
-  if (!/^\d{1,5}$/.test(text)) throw new ImdsdError('USAGE', `--hop-limit ${text}: must be a whole number (1 to 64)`);
+  if (!/^\d{1,5}$/.test(text)) {
+    throw new ImdsdError('USAGE', `--hop-limit ${text}: must be a whole number (1 to 64)`);
+  }
   return Number(text);
 }
 
 /** Endpoint: --endpoint, AWS_ENDPOINT_URL_EC2, the config's apiListen, then the default. */
-function controlApiTarget(values: OptionsFlags, env: NodeJS.ProcessEnv = process.env): ControlApiTarget {
-  const config = values.config === undefined ? undefined : loadConfig({ config: values.config }, env).config;
-  const endpoint = values.endpoint ?? nonEmpty(env['AWS_ENDPOINT_URL_EC2']) ?? `http://${config?.apiListen ?? API_LISTEN_DEFAULT}`;
+function controlApiTarget(
+  values: OptionsFlags,
+  env: NodeJS.ProcessEnv = process.env,
+): ControlApiTarget {
+  const config =
+    values.config === undefined ? undefined : loadConfig({ config: values.config }, env).config;
+  const endpoint =
+    values.endpoint ??
+    nonEmpty(env['AWS_ENDPOINT_URL_EC2']) ??
+    `http://${config?.apiListen ?? API_LISTEN_DEFAULT}`;
   if (!/^https?:\/\/[^/]+\/?$/.test(endpoint)) {
     throw new ImdsdError('USAGE', `--endpoint ${endpoint}: must be http://HOST:PORT`);
   }
 
-  const region = values.region ?? nonEmpty(env['AWS_REGION']) ?? nonEmpty(env['AWS_DEFAULT_REGION']) ?? 'us-east-1';
+  const region =
+    values.region ??
+    nonEmpty(env['AWS_REGION']) ??
+    nonEmpty(env['AWS_DEFAULT_REGION']) ??
+    'us-east-1';
   return { endpoint, region, credentials: signingKeys(env, config?.api.credentials[0]) };
 }
 
-function signingKeys(env: NodeJS.ProcessEnv, fromConfig: { accessKeyId: string; secretAccessKey: string } | undefined): ControlApiTarget['credentials'] {
+function signingKeys(
+  env: NodeJS.ProcessEnv,
+  fromConfig: { accessKeyId: string; secretAccessKey: string } | undefined,
+): ControlApiTarget['credentials'] {
   const administratorId = nonEmpty(env[API_ACCESS_KEY_ID_ENV]);
   const administratorSecret = nonEmpty(env[API_SECRET_ACCESS_KEY_ENV]);
   if (administratorId !== undefined && administratorSecret !== undefined) {
@@ -102,7 +130,9 @@ function signingKeys(env: NodeJS.ProcessEnv, fromConfig: { accessKeyId: string; 
   const secretAccessKey = nonEmpty(env['AWS_SECRET_ACCESS_KEY']);
   const sessionToken = nonEmpty(env['AWS_SESSION_TOKEN']);
   if (accessKeyId !== undefined && secretAccessKey !== undefined) {
-    return sessionToken === undefined ? { accessKeyId, secretAccessKey } : { accessKeyId, secretAccessKey, sessionToken };
+    return sessionToken === undefined
+      ? { accessKeyId, secretAccessKey }
+      : { accessKeyId, secretAccessKey, sessionToken };
   }
 
   if (fromConfig !== undefined) return { ...fromConfig };

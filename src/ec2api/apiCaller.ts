@@ -45,25 +45,42 @@ export interface CallerKeysOptions {
 }
 
 /** Finds the caller and secret key behind an access key id (and session token), if imdsd accepts it. */
-export type FindCaller = (accessKeyId: string, sessionToken: string | undefined, nowMs: number) => CallerKey | undefined;
+export type FindCaller = (
+  accessKeyId: string,
+  sessionToken: string | undefined,
+  nowMs: number,
+) => CallerKey | undefined;
 
 export function createCallerKeys(options: CallerKeysOptions): FindCaller {
-  const administrators = new Map(options.administrators.map((key) => [key.accessKeyId, key.secretAccessKey]));
+  const administrators = new Map(
+    options.administrators.map((key) => [key.accessKeyId, key.secretAccessKey]),
+  );
 
   return (accessKeyId, sessionToken, nowMs) => {
     const administratorSecret = administrators.get(accessKeyId);
     if (administratorSecret !== undefined) {
       // Administrator keys are long-term keys: a session token would mean someone else's key.
       if (sessionToken !== undefined) return undefined;
-      const caller: AdministratorCaller = { kind: 'administrator', accessKeyId, principal: `imdsd-administrator/${accessKeyId}` };
+      const caller: AdministratorCaller = {
+        kind: 'administrator',
+        accessKeyId,
+        principal: `imdsd-administrator/${accessKeyId}`,
+      };
       return { caller, secretAccessKey: administratorSecret };
     }
 
-    return sessionToken === undefined ? undefined : roleCaller(options, accessKeyId, sessionToken, nowMs);
+    return sessionToken === undefined
+      ? undefined
+      : roleCaller(options, accessKeyId, sessionToken, nowMs);
   };
 }
 
-function roleCaller(options: CallerKeysOptions, accessKeyId: string, sessionToken: string, nowMs: number): CallerKey | undefined {
+function roleCaller(
+  options: CallerKeysOptions,
+  accessKeyId: string,
+  sessionToken: string,
+  nowMs: number,
+): CallerKey | undefined {
   const resolved = options.minter.resolve(accessKeyId, sessionToken, nowMs);
   if (resolved === undefined) return undefined;
 

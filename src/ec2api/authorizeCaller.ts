@@ -30,7 +30,11 @@ export function authorizeCaller(caller: ApiCaller, check: PermissionCheck): void
   // ec2:RoleDelivery is 1.0 for credentials fetched by IMDSv1, 2.0 by IMDSv2 (reference §3).
   context.set(CONDITION_KEYS.roleDelivery, caller.claims.delivery === 'imdsv2' ? '2.0' : '1.0');
 
-  const decision = evaluatePolicy(caller.policy, { action: check.action, resource: check.resource, context });
+  const decision = evaluatePolicy(caller.policy, {
+    action: check.action,
+    resource: check.resource,
+    context,
+  });
   if (decision.effect === 'allow') return;
 
   const subject = `User: ${caller.principal} is not authorized to perform: ${check.action} on resource: ${check.resource}`;
@@ -39,5 +43,8 @@ export function authorizeCaller(caller: ApiCaller, check: PermissionCheck): void
     : caller.policy === undefined
       ? `because role ${caller.roleName} has no policy (a role without one may do nothing)`
       : `because no identity-based policy allows the ${check.action} action`;
-  throw new Ec2ApiError('UnauthorizedOperation', `You are not authorized to perform this operation. ${subject} ${reason}`);
+  throw new Ec2ApiError(
+    'UnauthorizedOperation',
+    `You are not authorized to perform this operation. ${subject} ${reason}`,
+  );
 }

@@ -30,7 +30,10 @@ export interface Ec2ApiFrontOptions {
 export type Ec2ApiRequestHandler = (request: IncomingMessage, response: ServerResponse) => void;
 
 export const EC2_OPERATIONS: ReadonlyMap<string, Ec2Operation> = new Map(
-  [modifyInstanceMetadataOptions, describeInstances].map((operation) => [operation.action, operation]),
+  [modifyInstanceMetadataOptions, describeInstances].map((operation) => [
+    operation.action,
+    operation,
+  ]),
 );
 
 /** EC2 Query requests for these actions are a few hundred bytes; this bounds a hostile one. */
@@ -65,7 +68,9 @@ export function createEc2ApiFront(options: Ec2ApiFrontOptions): Ec2ApiRequestHan
         send(response, outcome, requestId);
         logOutcome(options.logger, request, outcome, requestId, now() - nowMs);
       })
-      .catch((error: unknown) => options.logger.error({ err: error, requestId }, 'control API answer failed'));
+      .catch((error: unknown) =>
+        options.logger.error({ err: error, requestId }, 'control API answer failed'),
+      );
   };
 }
 
@@ -79,16 +84,31 @@ async function answer(
 ): Promise<Outcome> {
   const url = new URL(request.url ?? '/', 'http://control-api');
   if (request.method !== 'GET' && request.method !== 'POST') {
-    throw new Ec2ApiError('InvalidRequest', `The control API answers GET and POST, not ${request.method}`);
+    throw new Ec2ApiError(
+      'InvalidRequest',
+      `The control API answers GET and POST, not ${request.method}`,
+    );
   }
-  if (url.pathname !== '/') throw new Ec2ApiError('InvalidRequest', 'The control API answers on the path /');
+  if (url.pathname !== '/') {
+    throw new Ec2ApiError('InvalidRequest', 'The control API answers on the path /');
+  }
 
   const query = parseQueryString(url.search.slice(1));
   const values = parseQueryString(formBody(request, body), new Map(query));
 
   const verified = await verifySignature(
-    { method: request.method, path: url.pathname, query: Object.fromEntries(query), headers: request.headersDistinct, body },
-    { service: SIGNING_SERVICE, nowMs, findSecret: (accessKeyId, token) => options.findCaller(accessKeyId, token, nowMs) },
+    {
+      method: request.method,
+      path: url.pathname,
+      query: Object.fromEntries(query),
+      headers: request.headersDistinct,
+      body,
+    },
+    {
+      service: SIGNING_SERVICE,
+      nowMs,
+      findSecret: (accessKeyId, token) => options.findCaller(accessKeyId, token, nowMs),
+    },
   );
   const caller = verified.key.caller;
   trace.caller = caller;
@@ -121,18 +141,28 @@ function formBody(request: IncomingMessage, body: Buffer): string {
 
 function operationFor(values: ReadonlyMap<string, string>): Ec2Operation {
   const action = values.get('Action');
-  if (action === undefined || action === '') throw new Ec2ApiError('MissingAction', 'The request must contain the parameter Action');
+  if (action === undefined || action === '') {
+    throw new Ec2ApiError('MissingAction', 'The request must contain the parameter Action');
+  }
 
   const operation = EC2_OPERATIONS.get(action);
   if (operation === undefined) {
     const known = [...EC2_OPERATIONS.keys()].join(', ');
-    throw new Ec2ApiError('InvalidAction', `The action ${action.slice(0, 64)} is not valid for this web service (imdsd implements ${known})`);
+    throw new Ec2ApiError(
+      'InvalidAction',
+      `The action ${action.slice(0, 64)} is not valid for this web service (imdsd implements ${known})`,
+    );
   }
 
   const version = values.get('Version');
-  if (version === undefined) throw new Ec2ApiError('MissingParameter', 'The request must contain the parameter Version');
+  if (version === undefined) {
+    throw new Ec2ApiError('MissingParameter', 'The request must contain the parameter Version');
+  }
   if (version !== EC2_API_VERSION) {
-    throw new Ec2ApiError('NoSuchVersion', `The requested version (${version.slice(0, 32)}) of service AmazonEC2 does not exist; imdsd speaks ${EC2_API_VERSION}`);
+    throw new Ec2ApiError(
+      'NoSuchVersion',
+      `The requested version (${version.slice(0, 32)}) of service AmazonEC2 does not exist; imdsd speaks ${EC2_API_VERSION}`,
+    );
   }
   return operation;
 }
@@ -141,7 +171,10 @@ function operationFor(values: ReadonlyMap<string, string>): Ec2Operation {
 function checkParameterNames(operation: Ec2Operation, values: ReadonlyMap<string, string>): void {
   for (const name of values.keys()) {
     if (name === 'Action' || name === 'Version' || operation.parameters.test(name)) continue;
-    throw new Ec2ApiError('UnknownParameter', `The parameter ${name.slice(0, 64)} is not recognized`);
+    throw new Ec2ApiError(
+      'UnknownParameter',
+      `The parameter ${name.slice(0, 64)} is not recognized`,
+    );
   }
 }
 
@@ -154,7 +187,12 @@ function readBody(request: IncomingMessage): Promise<Buffer> {
       if (size > MAX_REQUEST_BODY_BYTES) {
         request.removeAllListeners('data');
         request.resume();
-        reject(new Ec2ApiError('RequestEntityTooLarge', `The request body is larger than ${MAX_REQUEST_BODY_BYTES} bytes`));
+        reject(
+          new Ec2ApiError(
+            'RequestEntityTooLarge',
+            `The request body is larger than ${MAX_REQUEST_BODY_BYTES} bytes`,
+          ),
+        );
         return;
       }
       chunks.push(chunk);
@@ -166,10 +204,21 @@ function readBody(request: IncomingMessage): Promise<Buffer> {
 
 function failure(error: unknown, requestId: string, trace: Partial<Outcome>): Outcome {
   if (error instanceof Ec2ApiError) {
-    return { ...trace, status: error.httpStatus, body: renderError(error.ec2Code, error.message, requestId), ec2Code: error.ec2Code };
+    return {
+      ...trace,
+      status: error.httpStatus,
+      body: renderError(error.ec2Code, error.message, requestId),
+      ec2Code: error.ec2Code,
+    };
   }
   const internal = new Ec2ApiError('InternalError', 'An internal error has occurred');
-  return { ...trace, status: internal.httpStatus, body: renderError(internal.ec2Code, internal.message, requestId), ec2Code: internal.ec2Code, error };
+  return {
+    ...trace,
+    status: internal.httpStatus,
+    body: renderError(internal.ec2Code, internal.message, requestId),
+    ec2Code: internal.ec2Code,
+    error,
+  };
 }
 
 function send(response: ServerResponse, outcome: Outcome, requestId: string): void {
@@ -177,7 +226,7 @@ function send(response: ServerResponse, outcome: Outcome, requestId: string): vo
   response.writeHead(outcome.status, {
     'Content-Type': EC2_XML_CONTENT_TYPE,
     'Content-Length': Buffer.byteLength(outcome.body),
-    'Server': 'AmazonEC2',
+    Server: 'AmazonEC2',
     'x-amzn-RequestId': requestId,
     ...(outcome.status === 413 ? { Connection: 'close' } : {}),
   });
@@ -185,7 +234,13 @@ function send(response: ServerResponse, outcome: Outcome, requestId: string): vo
 }
 
 /** One line per request: errors at error level, refusals at info, reads at debug, changes at info. */
-function logOutcome(logger: Logger, request: IncomingMessage, outcome: Outcome, requestId: string, durationMs: number): void {
+function logOutcome(
+  logger: Logger,
+  request: IncomingMessage,
+  outcome: Outcome,
+  requestId: string,
+  durationMs: number,
+): void {
   const fields = {
     requestId,
     action: outcome.action,
@@ -196,8 +251,13 @@ function logOutcome(logger: Logger, request: IncomingMessage, outcome: Outcome, 
     remoteAddress: unmapIpv4(request.socket.remoteAddress ?? ''),
     durationMs,
   };
-  if (outcome.status >= 500) logger.error({ ...fields, err: outcome.error }, 'control API request failed');
-  else if (outcome.status >= 400) logger.info(fields, 'control API request refused');
-  else if (outcome.instanceId !== undefined) logger.info(fields, 'metadata options modified');
-  else logger.debug(fields, 'control API request answered');
+  if (outcome.status >= 500) {
+    logger.error({ ...fields, err: outcome.error }, 'control API request failed');
+  } else if (outcome.status >= 400) {
+    logger.info(fields, 'control API request refused');
+  } else if (outcome.instanceId !== undefined) {
+    logger.info(fields, 'metadata options modified');
+  } else {
+    logger.debug(fields, 'control API request answered');
+  }
 }

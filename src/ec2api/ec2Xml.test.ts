@@ -7,7 +7,11 @@ describe('EC2 XML', () => {
     const xml = renderSuccess('ModifyInstanceMetadataOptions', 'req-1', [
       leaf('instanceId', 'i-0123456789abcdef0'),
       leaf('nextToken', undefined),
-      element('instanceMetadataOptions', leaf('state', 'pending'), leaf('httpPutResponseHopLimit', 2)),
+      element(
+        'instanceMetadataOptions',
+        leaf('state', 'pending'),
+        leaf('httpPutResponseHopLimit', 2),
+      ),
     ]);
     assert.equal(
       xml,
@@ -28,10 +32,16 @@ describe('EC2 XML', () => {
 
   it('renders lists as <item>s and an empty list as an empty element', () => {
     const xml = renderSuccess('DescribeInstances', 'r', [
-      itemSet('tagSet', [['Name', 'web']], ([key, value]) => [leaf('key', key), leaf('value', value)]),
+      itemSet('tagSet', [['Name', 'web']], ([key, value]) => [
+        leaf('key', key),
+        leaf('value', value),
+      ]),
       itemSet('groupSet', [], () => []),
     ]);
-    assert.match(xml, /<tagSet>\n\s+<item>\n\s+<key>Name<\/key>\n\s+<value>web<\/value>\n\s+<\/item>\n\s+<\/tagSet>/);
+    assert.match(
+      xml,
+      /<tagSet>\n\s+<item>\n\s+<key>Name<\/key>\n\s+<value>web<\/value>\n\s+<\/item>\n\s+<\/tagSet>/,
+    );
     assert.match(xml, /<groupSet\/>/);
   });
 
@@ -42,7 +52,11 @@ describe('EC2 XML', () => {
 
   it('renders the error envelope with RequestID spelled as EC2 spells it there', () => {
     assert.equal(
-      renderError('InvalidInstanceID.NotFound', "The instance ID 'i-1' does not exist & more", 'req-2'),
+      renderError(
+        'InvalidInstanceID.NotFound',
+        "The instance ID 'i-1' does not exist & more",
+        'req-2',
+      ),
       [
         '<?xml version="1.0" encoding="UTF-8"?>',
         '<Response>',

@@ -22,12 +22,19 @@ export function element(name: string, ...children: Child[]): XmlElement {
 }
 
 /** `<name>value</name>`, or nothing when the value is undefined (EC2 omits absent members). */
-export function leaf(name: string, value: string | number | boolean | undefined): XmlElement | undefined {
+export function leaf(
+  name: string,
+  value: string | number | boolean | undefined,
+): XmlElement | undefined {
   return value === undefined ? undefined : { name, text: String(value) };
 }
 
 /** `<name><item>…</item>…</name>`, the shape of every EC2 list. */
-export function itemSet<T>(name: string, items: readonly T[], render: (item: T) => Child[]): XmlElement {
+export function itemSet<T>(
+  name: string,
+  items: readonly T[],
+  render: (item: T) => Child[],
+): XmlElement {
   return element(name, ...items.map((item) => element('item', ...render(item))));
 }
 

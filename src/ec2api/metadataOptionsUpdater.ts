@@ -26,7 +26,10 @@ export function createMetadataOptionsUpdater(
     update(instance, changes) {
       const instanceConfig = instanceConfigs.get(instance.instanceId);
       if (instanceConfig === undefined) {
-        throw new ImdsdError('INTERNAL', `instance ${instance.instanceId} has no config to persist its options against`);
+        throw new ImdsdError(
+          'INTERNAL',
+          `instance ${instance.instanceId} has no config to persist its options against`,
+        );
       }
 
       const options: MetadataOptions = { ...instance.metadataOptions, ...changes };

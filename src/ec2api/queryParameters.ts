@@ -30,7 +30,9 @@ export class QueryParameters {
   filters(): Array<{ name: string; values: string[] }> {
     return this.#indexed('Filter', (index) => {
       const name = this.#values.get(`Filter.${index}.Name`);
-      if (name === undefined) throw new Ec2ApiError('MissingParameter', `Filter.${index}.Name is required`);
+      if (name === undefined) {
+        throw new Ec2ApiError('MissingParameter', `Filter.${index}.Name is required`);
+      }
       return { name, values: this.list(`Filter.${index}.Value`) };
     });
   }
@@ -56,7 +58,10 @@ export class QueryParameters {
  * Splits `a=1&b=2` the way HTML forms encode it (`+` is a space, `%XX` an octet of UTF-8).
  * A name given twice is refused: the request would mean two things.
  */
-export function parseQueryString(text: string, into = new Map<string, string>()): Map<string, string> {
+export function parseQueryString(
+  text: string,
+  into = new Map<string, string>(),
+): Map<string, string> {
   for (const pair of text.split('&')) {
     if (pair === '') continue;
 
@@ -64,7 +69,10 @@ export function parseQueryString(text: string, into = new Map<string, string>())
     const name = decodeComponent(equals === -1 ? pair : pair.slice(0, equals));
     const value = equals === -1 ? '' : decodeComponent(pair.slice(equals + 1));
     if (into.has(name)) {
-      throw new Ec2ApiError('InvalidParameterCombination', `The parameter ${name} is given more than once`);
+      throw new Ec2ApiError(
+        'InvalidParameterCombination',
+        `The parameter ${name} is given more than once`,
+      );
     }
     into.set(name, value);
   }
@@ -75,6 +83,9 @@ function decodeComponent(text: string): string {
   try {
     return decodeURIComponent(text.replaceAll('+', ' '));
   } catch {
-    throw new Ec2ApiError('MalformedQueryString', `"${text.slice(0, 64)}" is not valid percent-encoded UTF-8`);
+    throw new Ec2ApiError(
+      'MalformedQueryString',
+      `"${text.slice(0, 64)}" is not valid percent-encoded UTF-8`,
+    );
   }
 }

@@ -31,7 +31,12 @@ export async function startControlApi(options: ControlApiOptions): Promise<Bound
   const front = createEc2ApiFront({
     instances,
     updater: createMetadataOptionsUpdater(store, instanceConfigs),
-    findCaller: createCallerKeys({ administrators: config.api.credentials, minter, roles: config.roles, instances }),
+    findCaller: createCallerKeys({
+      administrators: config.api.credentials,
+      minter,
+      roles: config.roles,
+      instances,
+    }),
     logger,
     ...(options.now === undefined ? {} : { now: options.now }),
   });

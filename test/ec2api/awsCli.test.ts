@@ -58,7 +58,10 @@ function administratorEnv(): NodeJS.ProcessEnv {
   });
 }
 
-async function withServer(input: Parameters<typeof startTestServer>[0], test: (server: TestServer) => Promise<void>): Promise<void> {
+async function withServer(
+  input: Parameters<typeof startTestServer>[0],
+  test: (server: TestServer) => Promise<void>,
+): Promise<void> {
   const server = await startTestServer(input);
   try {
     await test(server);
@@ -92,14 +95,40 @@ describe('the AWS CLI against the control API', () => {
   it('modifies tokens and hop limit with --endpoint-url and reads them back with AWS_ENDPOINT_URL_EC2', async () => {
     await withServer(oneInstance, async (server) => {
       const modified = await aws(
-        ['ec2', 'modify-instance-metadata-options', '--endpoint-url', server.apiUrl, '--instance-id', INSTANCE, '--http-tokens', 'required', '--http-put-response-hop-limit', '2', '--output', 'json'],
+        [
+          'ec2',
+          'modify-instance-metadata-options',
+          '--endpoint-url',
+          server.apiUrl,
+          '--instance-id',
+          INSTANCE,
+          '--http-tokens',
+          'required',
+          '--http-put-response-hop-limit',
+          '2',
+          '--output',
+          'json',
+        ],
         administratorEnv(),
       );
       assert.equal(modified.code, 0, modified.stderr);
-      assert.equal((JSON.parse(modified.stdout) as { InstanceMetadataOptions: { State: string } }).InstanceMetadataOptions.State, 'pending');
+      assert.equal(
+        (JSON.parse(modified.stdout) as { InstanceMetadataOptions: { State: string } })
+          .InstanceMetadataOptions.State,
+        'pending',
+      );
 
       const described = await aws(
-        ['ec2', 'describe-instances', '--instance-ids', INSTANCE, '--query', 'Reservations[0].Instances[0].MetadataOptions', '--output', 'json'],
+        [
+          'ec2',
+          'describe-instances',
+          '--instance-ids',
+          INSTANCE,
+          '--query',
+          'Reservations[0].Instances[0].MetadataOptions',
+          '--output',
+          'json',
+        ],
         { ...administratorEnv(), AWS_ENDPOINT_URL_EC2: server.apiUrl },
       );
       assert.equal(described.code, 0, described.stderr);
@@ -112,18 +141,34 @@ describe('the AWS CLI against the control API', () => {
         InstanceMetadataTags: 'disabled',
       });
 
-      assert.equal((await send(server.baseUrl, { path: '/latest/meta-data/instance-id' })).status, 401, 'IMDSv1 is refused now');
+      assert.equal(
+        (await send(server.baseUrl, { path: '/latest/meta-data/instance-id' })).status,
+        401,
+        'IMDSv1 is refused now',
+      );
     });
   });
 
   it('reports an EC2 error code and exits non-zero on a bad value', async () => {
     await withServer(oneInstance, async (server) => {
       const result = await aws(
-        ['ec2', 'modify-instance-metadata-options', '--endpoint-url', server.apiUrl, '--instance-id', INSTANCE, '--http-put-response-hop-limit', '65'],
+        [
+          'ec2',
+          'modify-instance-metadata-options',
+          '--endpoint-url',
+          server.apiUrl,
+          '--instance-id',
+          INSTANCE,
+          '--http-put-response-hop-limit',
+          '65',
+        ],
         administratorEnv(),
       );
       assert.notEqual(result.code, 0);
-      assert.match(result.stderr, /An error occurred \(InvalidParameterValue\) when calling the ModifyInstanceMetadataOptions operation/);
+      assert.match(
+        result.stderr,
+        /An error occurred \(InvalidParameterValue\) when calling the ModifyInstanceMetadataOptions operation/,
+      );
     });
   });
 
@@ -131,36 +176,107 @@ describe('the AWS CLI against the control API', () => {
     await withServer(oneInstance, async (server) => {
       // The instance's own view: an IMDSv2 token and the instance id, as a start-up script gets them.
       const token = await fetchToken(server.baseUrl);
-      const instanceId = (await send(server.baseUrl, { path: '/latest/meta-data/instance-id', headers: { 'X-aws-ec2-metadata-token': token } })).text;
-      const onTheInstance = cleanEnv({ AWS_EC2_METADATA_SERVICE_ENDPOINT: `${server.baseUrl}/`, AWS_ENDPOINT_URL_EC2: server.apiUrl });
+      const instanceId = (
+        await send(server.baseUrl, {
+          path: '/latest/meta-data/instance-id',
+          headers: { 'X-aws-ec2-metadata-token': token },
+        })
+      ).text;
+      const onTheInstance = cleanEnv({
+        AWS_EC2_METADATA_SERVICE_ENDPOINT: `${server.baseUrl}/`,
+        AWS_ENDPOINT_URL_EC2: server.apiUrl,
+      });
 
       const allowed = await aws(
-        ['ec2', 'modify-instance-metadata-options', '--instance-id', instanceId, '--http-put-response-hop-limit', '2', '--http-endpoint', 'enabled'],
+        [
+          'ec2',
+          'modify-instance-metadata-options',
+          '--instance-id',
+          instanceId,
+          '--http-put-response-hop-limit',
+          '2',
+          '--http-endpoint',
+          'enabled',
+        ],
         onTheInstance,
       );
       assert.equal(allowed.code, 0, allowed.stderr);
-      assert.equal(server.running.instances.byId(INSTANCE)!.metadataOptions.httpPutResponseHopLimit, 2);
+      assert.equal(
+        server.running.instances.byId(INSTANCE)!.metadataOptions.httpPutResponseHopLimit,
+        2,
+      );
 
-      const denied = await aws(['ec2', 'modify-instance-metadata-options', '--instance-id', instanceId, '--http-put-response-hop-limit', '3'], onTheInstance);
+      const denied = await aws(
+        [
+          'ec2',
+          'modify-instance-metadata-options',
+          '--instance-id',
+          instanceId,
+          '--http-put-response-hop-limit',
+          '3',
+        ],
+        onTheInstance,
+      );
       assert.notEqual(denied.code, 0);
-      assert.match(denied.stderr, /\(UnauthorizedOperation\).*assumed-role\/operator\/i-0aaaaaaaaaaaaaaa1 is not authorized/);
-      assert.equal(server.running.instances.byId(INSTANCE)!.metadataOptions.httpPutResponseHopLimit, 2);
+      assert.match(
+        denied.stderr,
+        /\(UnauthorizedOperation\).*assumed-role\/operator\/i-0aaaaaaaaaaaaaaa1 is not authorized/,
+      );
+      assert.equal(
+        server.running.instances.byId(INSTANCE)!.metadataOptions.httpPutResponseHopLimit,
+        2,
+      );
     });
   });
 });
 
 describe('imdsd options', () => {
-  const noAwsSetup = { AWS_CONFIG_FILE: emptyFile, AWS_SHARED_CREDENTIALS_FILE: emptyFile, AWS_PROFILE: '' };
-  const noKeys = { IMDSD_API_ACCESS_KEY_ID: '', IMDSD_API_SECRET_ACCESS_KEY: '', AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', AWS_SESSION_TOKEN: '' };
-  const keysEnv = { ...noAwsSetup, ...noKeys, IMDSD_API_ACCESS_KEY_ID: administrator.accessKeyId, IMDSD_API_SECRET_ACCESS_KEY: administrator.secretAccessKey };
+  const noAwsSetup = {
+    AWS_CONFIG_FILE: emptyFile,
+    AWS_SHARED_CREDENTIALS_FILE: emptyFile,
+    AWS_PROFILE: '',
+  };
+  const noKeys = {
+    IMDSD_API_ACCESS_KEY_ID: '',
+    IMDSD_API_SECRET_ACCESS_KEY: '',
+    AWS_ACCESS_KEY_ID: '',
+    AWS_SECRET_ACCESS_KEY: '',
+    AWS_SESSION_TOKEN: '',
+  };
+  const keysEnv = {
+    ...noAwsSetup,
+    ...noKeys,
+    IMDSD_API_ACCESS_KEY_ID: administrator.accessKeyId,
+    IMDSD_API_SECRET_ACCESS_KEY: administrator.secretAccessKey,
+  };
 
   it('sets and shows the options through the control API, printing what the AWS CLI prints', async () => {
     await withServer(oneInstance, async (server) => {
-      const set = await runCli(['options', 'set', INSTANCE, '--http-tokens', 'required', '--hop-limit', '3', '--endpoint', server.apiUrl], keysEnv);
+      const set = await runCli(
+        [
+          'options',
+          'set',
+          INSTANCE,
+          '--http-tokens',
+          'required',
+          '--hop-limit',
+          '3',
+          '--endpoint',
+          server.apiUrl,
+        ],
+        keysEnv,
+      );
       assert.equal(set.code, 0, set.stderr);
-      assert.equal((JSON.parse(set.stdout) as { InstanceMetadataOptions: { HttpPutResponseHopLimit: number } }).InstanceMetadataOptions.HttpPutResponseHopLimit, 3);
+      assert.equal(
+        (JSON.parse(set.stdout) as { InstanceMetadataOptions: { HttpPutResponseHopLimit: number } })
+          .InstanceMetadataOptions.HttpPutResponseHopLimit,
+        3,
+      );
 
-      const shown = await runCli(['options', 'show', INSTANCE], { ...keysEnv, AWS_ENDPOINT_URL_EC2: server.apiUrl });
+      const shown = await runCli(['options', 'show', INSTANCE], {
+        ...keysEnv,
+        AWS_ENDPOINT_URL_EC2: server.apiUrl,
+      });
       assert.equal(shown.code, 0, shown.stderr);
       assert.deepEqual(JSON.parse(shown.stdout), {
         InstanceId: INSTANCE,
@@ -179,15 +295,30 @@ describe('imdsd options', () => {
 
   it('exits 1 with the EC2 code when the API refuses, and 2 on bad usage', async () => {
     await withServer(oneInstance, async (server) => {
-      const dryRun = await runCli(['options', 'set', INSTANCE, '--hop-limit', '5', '--dry-run', '--endpoint', server.apiUrl], keysEnv);
+      const dryRun = await runCli(
+        ['options', 'set', INSTANCE, '--hop-limit', '5', '--dry-run', '--endpoint', server.apiUrl],
+        keysEnv,
+      );
       assert.equal(dryRun.code, 1);
-      assert.match(dryRun.stderr, /API_REQUEST_REFUSED: DryRunOperation: Request would have succeeded/);
-      assert.equal(server.running.instances.byId(INSTANCE)!.metadataOptions.httpPutResponseHopLimit, 1);
+      assert.match(
+        dryRun.stderr,
+        /API_REQUEST_REFUSED: DryRunOperation: Request would have succeeded/,
+      );
+      assert.equal(
+        server.running.instances.byId(INSTANCE)!.metadataOptions.httpPutResponseHopLimit,
+        1,
+      );
 
-      const nothing = await runCli(['options', 'set', INSTANCE, '--endpoint', server.apiUrl], keysEnv);
+      const nothing = await runCli(
+        ['options', 'set', INSTANCE, '--endpoint', server.apiUrl],
+        keysEnv,
+      );
       assert.equal(nothing.code, 2);
 
-      const keyless = await runCli(['options', 'show', INSTANCE, '--endpoint', server.apiUrl], { ...noAwsSetup, ...noKeys });
+      const keyless = await runCli(['options', 'show', INSTANCE, '--endpoint', server.apiUrl], {
+        ...noAwsSetup,
+        ...noKeys,
+      });
       assert.equal(keyless.code, 2);
       assert.match(keyless.stderr, /no keys to sign with/);
     });

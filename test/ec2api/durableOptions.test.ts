@@ -6,7 +6,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { serveCli, type ServingCli } from '../support/cli.ts';
-import { errorCode, generateAdministratorKeys, sendEc2Request, xmlText } from '../support/ec2Requests.ts';
+import {
+  errorCode,
+  generateAdministratorKeys,
+  sendEc2Request,
+  xmlText,
+} from '../support/ec2Requests.ts';
 import { send } from '../support/rawHttp.ts';
 
 /**
@@ -20,7 +25,10 @@ const directory = mkdtempSync(join(tmpdir(), 'imdsd-durable-'));
 after(() => rmSync(directory, { recursive: true, force: true }));
 
 const administrator = generateAdministratorKeys();
-const keysEnv = { IMDSD_API_ACCESS_KEY_ID: administrator.accessKeyId, IMDSD_API_SECRET_ACCESS_KEY: administrator.secretAccessKey };
+const keysEnv = {
+  IMDSD_API_ACCESS_KEY_ID: administrator.accessKeyId,
+  IMDSD_API_SECRET_ACCESS_KEY: administrator.secretAccessKey,
+};
 const INSTANCE = 'i-0aaaaaaaaaaaaaaa1';
 
 interface Running {
@@ -30,7 +38,19 @@ interface Running {
 }
 
 async function serve(statePath: string, configPath: string): Promise<Running> {
-  const serving = await serveCli(['--config', configPath, '--state', statePath, '--listen', '127.0.0.1:0', '--log-level', 'warn'], keysEnv);
+  const serving = await serveCli(
+    [
+      '--config',
+      configPath,
+      '--state',
+      statePath,
+      '--listen',
+      '127.0.0.1:0',
+      '--log-level',
+      'warn',
+    ],
+    keysEnv,
+  );
   for (let attempt = 0; attempt < 500; attempt++) {
     const match = /^AWS_ENDPOINT_URL_EC2=(\S+)$/m.exec(serving.stderr());
     if (match) return { serving, imdsUrl: serving.endpoint.replace(/\/$/, ''), apiUrl: match[1]! };
@@ -42,16 +62,27 @@ async function serve(statePath: string, configPath: string): Promise<Running> {
 
 function configWithHopLimit(name: string, hopLimit: number): string {
   const path = join(directory, name);
-  writeFileSync(path, `instances:\n  - instanceId: ${INSTANCE}\n    metadataOptions: { httpPutResponseHopLimit: ${hopLimit} }\n`);
+  writeFileSync(
+    path,
+    `instances:\n  - instanceId: ${INSTANCE}\n    metadataOptions: { httpPutResponseHopLimit: ${hopLimit} }\n`,
+  );
   return path;
 }
 
 function modify(apiUrl: string, parameters: Record<string, string>) {
-  return sendEc2Request(apiUrl, { Action: 'ModifyInstanceMetadataOptions', InstanceId: INSTANCE, ...parameters }, administrator);
+  return sendEc2Request(
+    apiUrl,
+    { Action: 'ModifyInstanceMetadataOptions', InstanceId: INSTANCE, ...parameters },
+    administrator,
+  );
 }
 
 async function describedHopLimit(apiUrl: string): Promise<number> {
-  const response = await sendEc2Request(apiUrl, { Action: 'DescribeInstances', 'InstanceId.1': INSTANCE }, administrator);
+  const response = await sendEc2Request(
+    apiUrl,
+    { Action: 'DescribeInstances', 'InstanceId.1': INSTANCE },
+    administrator,
+  );
   assert.equal(response.status, 200, response.text);
   return Number(xmlText(response.text, 'httpPutResponseHopLimit'));
 }
@@ -63,7 +94,10 @@ describe('metadata options in the state store', () => {
 
     const first = await serve(statePath, config);
     try {
-      const response = await modify(first.apiUrl, { HttpTokens: 'required', HttpPutResponseHopLimit: '5' });
+      const response = await modify(first.apiUrl, {
+        HttpTokens: 'required',
+        HttpPutResponseHopLimit: '5',
+      });
       assert.equal(response.status, 200, response.text);
     } finally {
       assert.equal(await first.serving.stop(), 0);
@@ -72,7 +106,11 @@ describe('metadata options in the state store', () => {
     const second = await serve(statePath, config);
     try {
       assert.equal(await describedHopLimit(second.apiUrl), 5);
-      assert.equal((await send(second.imdsUrl, { path: '/latest/meta-data/instance-id' })).status, 401, 'tokens stay required');
+      assert.equal(
+        (await send(second.imdsUrl, { path: '/latest/meta-data/instance-id' })).status,
+        401,
+        'tokens stay required',
+      );
     } finally {
       await second.serving.stop();
     }
@@ -89,7 +127,11 @@ describe('metadata options in the state store', () => {
 
     const unchanged = await serve(statePath, configWithHopLimit('edited.yaml', 1));
     try {
-      assert.equal(await describedHopLimit(unchanged.apiUrl), 4, 'the same config keeps the API change');
+      assert.equal(
+        await describedHopLimit(unchanged.apiUrl),
+        4,
+        'the same config keeps the API change',
+      );
     } finally {
       await unchanged.serving.stop();
     }
@@ -123,7 +165,9 @@ describe('metadata options in the state store', () => {
         }
 
         inFlight = (counter++ % 64) + 1;
-        pending = modify(running.apiUrl, { HttpPutResponseHopLimit: String(inFlight) }).catch(() => undefined);
+        pending = modify(running.apiUrl, { HttpPutResponseHopLimit: String(inFlight) }).catch(
+          () => undefined,
+        );
         await sleep(Math.floor(Math.random() * 3));
       } finally {
         running.serving.child.kill('SIGKILL');
@@ -131,11 +175,18 @@ describe('metadata options in the state store', () => {
       await running.serving.stop();
       await pending;
 
-      assert.equal(integrityOf(statePath), 'ok', `round ${round}: the store is readable after SIGKILL`);
+      assert.equal(
+        integrityOf(statePath),
+        'ok',
+        `round ${round}: the store is readable after SIGKILL`,
+      );
       const restarted = await serve(statePath, config);
       try {
         const restored = await describedHopLimit(restarted.apiUrl);
-        assert.ok(restored === lastAcknowledged || restored === inFlight, `round ${round}: restored ${restored}, acknowledged ${lastAcknowledged}, in flight ${inFlight}`);
+        assert.ok(
+          restored === lastAcknowledged || restored === inFlight,
+          `round ${round}: restored ${restored}, acknowledged ${lastAcknowledged}, in flight ${inFlight}`,
+        );
       } finally {
         await restarted.serving.stop();
       }

@@ -45,7 +45,9 @@ export async function sendEc2Request(
   const method = options.method ?? 'POST';
   const form = new URLSearchParams({ Version: '2016-11-15', ...parameters }).toString();
   const headers: Record<string, string> = { host: url.host };
-  if (method === 'POST') headers['content-type'] = 'application/x-www-form-urlencoded; charset=utf-8';
+  if (method === 'POST') {
+    headers['content-type'] = 'application/x-www-form-urlencoded; charset=utf-8';
+  }
 
   const signer = new SignatureV4({
     service: options.service ?? 'ec2',
@@ -56,17 +58,34 @@ export async function sendEc2Request(
   });
   const query = method === 'GET' ? Object.fromEntries(new URLSearchParams(form)) : {};
   const signed = await signer.sign(
-    { method, protocol: 'http:', hostname: url.hostname, path: '/', query, headers, ...(method === 'POST' ? { body: form } : {}) },
+    {
+      method,
+      protocol: 'http:',
+      hostname: url.hostname,
+      path: '/',
+      query,
+      headers,
+      ...(method === 'POST' ? { body: form } : {}),
+    },
     options.signingDate === undefined ? {} : { signingDate: options.signingDate },
   );
 
-  const sentHeaders = Object.fromEntries(Object.entries(signed.headers).map(([name, value]) => [name, String(value)]));
-  if (options.tamperSignature) sentHeaders['authorization'] = options.tamperSignature(sentHeaders['authorization']!);
+  const sentHeaders = Object.fromEntries(
+    Object.entries(signed.headers).map(([name, value]) => [name, String(value)]),
+  );
+  if (options.tamperSignature) {
+    sentHeaders['authorization'] = options.tamperSignature(sentHeaders['authorization']!);
+  }
   Object.assign(sentHeaders, options.sentHeaders);
 
   const path = method === 'GET' ? `/?${form}` : '/';
   const body = method === 'POST' ? (options.sentBody ?? form) : undefined;
-  return send(apiUrl, { method, path, headers: sentHeaders, ...(body === undefined ? {} : { body }) });
+  return send(apiUrl, {
+    method,
+    path,
+    headers: sentHeaders,
+    ...(body === undefined ? {} : { body }),
+  });
 }
 
 /** `<Code>…</Code>` of an EC2 error envelope. */

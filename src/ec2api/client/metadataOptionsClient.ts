@@ -1,4 +1,8 @@
-import type { EC2Client, InstanceMetadataOptionsResponse, ModifyInstanceMetadataOptionsCommandInput as ModifyInput } from '@aws-sdk/client-ec2';
+import type {
+  EC2Client,
+  InstanceMetadataOptionsResponse,
+  ModifyInstanceMetadataOptionsCommandInput as ModifyInput,
+} from '@aws-sdk/client-ec2';
 import { ImdsdError } from '../../errors.ts';
 
 /**
@@ -21,15 +25,23 @@ export interface MetadataOptionsChangeRequest {
   dryRun?: boolean;
 }
 
-export async function describeMetadataOptions(target: ControlApiTarget, instanceId: string): Promise<InstanceMetadataOptionsResponse> {
+export async function describeMetadataOptions(
+  target: ControlApiTarget,
+  instanceId: string,
+): Promise<InstanceMetadataOptionsResponse> {
   const { DescribeInstancesCommand } = await import('@aws-sdk/client-ec2');
-  const output = await call(target, (client) => client.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] })));
+  const output = await call(target, (client) =>
+    client.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] })),
+  );
 
   const instance = output.Reservations?.flatMap((reservation) => reservation.Instances ?? []).find(
     (candidate) => candidate.InstanceId === instanceId,
   );
   if (instance?.MetadataOptions === undefined) {
-    throw new ImdsdError('API_REQUEST_REFUSED', `${target.endpoint} described no metadata options for ${instanceId}`);
+    throw new ImdsdError(
+      'API_REQUEST_REFUSED',
+      `${target.endpoint} described no metadata options for ${instanceId}`,
+    );
   }
   return instance.MetadataOptions;
 }
@@ -50,24 +62,42 @@ export async function modifyMetadataOptions(
     DryRun: change.dryRun,
   };
   // Values go to the API as the user gave them: the API checks them and names a bad one.
-  const input = Object.fromEntries(Object.entries(members).filter(([, value]) => value !== undefined)) as unknown as ModifyInput;
+  const input = Object.fromEntries(
+    Object.entries(members).filter(([, value]) => value !== undefined),
+  ) as unknown as ModifyInput;
 
-  const output = await call(target, (client) => client.send(new ModifyInstanceMetadataOptionsCommand(input)));
+  const output = await call(target, (client) =>
+    client.send(new ModifyInstanceMetadataOptionsCommand(input)),
+  );
   return output.InstanceMetadataOptions ?? {};
 }
 
 /** One SDK call, without retries, its failure turned into an ImdsdError naming EC2's code. */
-async function call<T>(target: ControlApiTarget, action: (client: EC2Client) => Promise<T>): Promise<T> {
+async function call<T>(
+  target: ControlApiTarget,
+  action: (client: EC2Client) => Promise<T>,
+): Promise<T> {
   const { EC2Client: Client, EC2ServiceException } = await import('@aws-sdk/client-ec2');
-  const client = new Client({ endpoint: target.endpoint, region: target.region, credentials: target.credentials, maxAttempts: 1 });
+  const client = new Client({
+    endpoint: target.endpoint,
+    region: target.region,
+    credentials: target.credentials,
+    maxAttempts: 1,
+  });
   try {
     return await action(client);
   } catch (error) {
     if (error instanceof EC2ServiceException) {
-      throw new ImdsdError('API_REQUEST_REFUSED', `${error.name}: ${error.message}`, { upstreamCode: error.name });
+      throw new ImdsdError('API_REQUEST_REFUSED', `${error.name}: ${error.message}`, {
+        upstreamCode: error.name,
+      });
     }
     const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-    throw new ImdsdError('API_UNREACHABLE', `cannot reach the control API at ${target.endpoint} (${reason})`, { cause: error });
+    throw new ImdsdError(
+      'API_UNREACHABLE',
+      `cannot reach the control API at ${target.endpoint} (${reason})`,
+      { cause: error },
+    );
   } finally {
     client.destroy();
   }

@@ -4,7 +4,13 @@ import { Ec2ApiError } from '../ec2ApiError.ts';
 import { itemSet, leaf } from '../ec2Xml.ts';
 import { matchesWildcard } from '../policy/wildcardPattern.ts';
 import type { QueryParameters } from '../queryParameters.ts';
-import { booleanParameter, checkInstanceId, dryRunSucceeded, visibleInstances, type Ec2Operation } from './ec2Operation.ts';
+import {
+  booleanParameter,
+  checkInstanceId,
+  dryRunSucceeded,
+  visibleInstances,
+  type Ec2Operation,
+} from './ec2Operation.ts';
 import { instanceElements } from './instanceXml.ts';
 
 /**
@@ -15,7 +21,8 @@ import { instanceElements } from './instanceXml.ts';
  */
 export const describeInstances: Ec2Operation = {
   action: 'DescribeInstances',
-  parameters: /^(?:InstanceId\.\d+|Filter\.\d+\.(?:Name|Value\.\d+)|MaxResults|NextToken|DryRun|IncludeManagedResources)$/,
+  parameters:
+    /^(?:InstanceId\.\d+|Filter\.\d+\.(?:Name|Value\.\d+)|MaxResults|NextToken|DryRun|IncludeManagedResources)$/,
 
   run({ params, caller, signingRegion }, { instances }) {
     const instanceIds = params.list('InstanceId').map(checkInstanceId);
@@ -23,11 +30,18 @@ export const describeInstances: Ec2Operation = {
     const page = pageOf(params, instanceIds.length > 0);
     const dryRun = booleanParameter(params, 'DryRun');
 
-    authorizeCaller(caller, { action: 'ec2:DescribeInstances', resource: '*', keys: {}, signingRegion });
+    authorizeCaller(caller, {
+      action: 'ec2:DescribeInstances',
+      resource: '*',
+      keys: {},
+      signingRegion,
+    });
     if (dryRun) throw dryRunSucceeded();
 
     const visible = visibleInstances(caller, instances);
-    const missing = instanceIds.filter((id) => !visible.some((instance) => instance.instanceId === id));
+    const missing = instanceIds.filter(
+      (id) => !visible.some((instance) => instance.instanceId === id),
+    );
     if (missing.length > 0) throw notFound(missing);
 
     const selected = visible.filter(
@@ -59,31 +73,38 @@ interface Filter {
 }
 
 /** The filters imdsd can answer, named as EC2 names them (API reference, DescribeInstances). */
-const FILTERS: Readonly<Record<string, (instance: EmulatedInstance) => Array<string | undefined>>> = {
-  'instance-id': (instance) => [instance.instanceId],
-  'instance-state-name': () => ['running'],
-  'instance-state-code': () => ['16'],
-  'instance-type': (instance) => [instance.identity.instanceType],
-  'image-id': (instance) => [instance.identity.imageId],
-  'architecture': (instance) => [instance.identity.architecture],
-  'availability-zone': (instance) => [instance.identity.availabilityZone],
-  'owner-id': (instance) => [instance.identity.accountId],
-  'reservation-id': (instance) => [instance.identity.reservationId],
-  'key-name': (instance) => [instance.identity.publicKey?.name],
-  'private-ip-address': (instance) => [instance.identity.network.privateIp],
-  'ip-address': (instance) => [instance.identity.network.publicIp],
-  'private-dns-name': (instance) => [instance.identity.network.localHostname],
-  'subnet-id': (instance) => [instance.identity.network.subnetId],
-  'vpc-id': (instance) => [instance.identity.network.vpcId],
-  'iam-instance-profile.arn': (instance) => [instance.identity.iamRole?.instanceProfileArn],
-  'tag-key': (instance) => Object.keys(instance.identity.tags),
-  'tag-value': (instance) => Object.values(instance.identity.tags),
-  'metadata-options.http-tokens': (instance) => [instance.metadataOptions.httpTokens],
-  'metadata-options.http-put-response-hop-limit': (instance) => [String(instance.metadataOptions.httpPutResponseHopLimit)],
-  'metadata-options.http-endpoint': (instance) => [instance.metadataOptions.httpEndpoint],
-  'metadata-options.http-protocol-ipv6': (instance) => [instance.metadataOptions.httpProtocolIpv6],
-  'metadata-options.instance-metadata-tags': (instance) => [instance.metadataOptions.instanceMetadataTags],
-};
+const FILTERS: Readonly<Record<string, (instance: EmulatedInstance) => Array<string | undefined>>> =
+  {
+    'instance-id': (instance) => [instance.instanceId],
+    'instance-state-name': () => ['running'],
+    'instance-state-code': () => ['16'],
+    'instance-type': (instance) => [instance.identity.instanceType],
+    'image-id': (instance) => [instance.identity.imageId],
+    architecture: (instance) => [instance.identity.architecture],
+    'availability-zone': (instance) => [instance.identity.availabilityZone],
+    'owner-id': (instance) => [instance.identity.accountId],
+    'reservation-id': (instance) => [instance.identity.reservationId],
+    'key-name': (instance) => [instance.identity.publicKey?.name],
+    'private-ip-address': (instance) => [instance.identity.network.privateIp],
+    'ip-address': (instance) => [instance.identity.network.publicIp],
+    'private-dns-name': (instance) => [instance.identity.network.localHostname],
+    'subnet-id': (instance) => [instance.identity.network.subnetId],
+    'vpc-id': (instance) => [instance.identity.network.vpcId],
+    'iam-instance-profile.arn': (instance) => [instance.identity.iamRole?.instanceProfileArn],
+    'tag-key': (instance) => Object.keys(instance.identity.tags),
+    'tag-value': (instance) => Object.values(instance.identity.tags),
+    'metadata-options.http-tokens': (instance) => [instance.metadataOptions.httpTokens],
+    'metadata-options.http-put-response-hop-limit': (instance) => [
+      String(instance.metadataOptions.httpPutResponseHopLimit),
+    ],
+    'metadata-options.http-endpoint': (instance) => [instance.metadataOptions.httpEndpoint],
+    'metadata-options.http-protocol-ipv6': (instance) => [
+      instance.metadataOptions.httpProtocolIpv6,
+    ],
+    'metadata-options.instance-metadata-tags': (instance) => [
+      instance.metadataOptions.instanceMetadataTags,
+    ],
+  };
 
 function checkFilter({ name, values }: { name: string; values: string[] }): Filter {
   if (values.length === 0) {
@@ -95,14 +116,19 @@ function checkFilter({ name, values }: { name: string; values: string[] }): Filt
   }
   const valuesOf = FILTERS[name];
   if (valuesOf === undefined) {
-    throw new Ec2ApiError('InvalidParameterValue', `The filter '${name.slice(0, 64)}' is invalid; imdsd knows tag:<key>, ${Object.keys(FILTERS).join(', ')}`);
+    throw new Ec2ApiError(
+      'InvalidParameterValue',
+      `The filter '${name.slice(0, 64)}' is invalid; imdsd knows tag:<key>, ${Object.keys(FILTERS).join(', ')}`,
+    );
   }
   return { name, values, valuesOf };
 }
 
 /** A filter matches when any of its values matches any of the instance's values. */
 function filterMatches(filter: Filter, instance: EmulatedInstance): boolean {
-  const instanceValues = filter.valuesOf(instance).filter((value): value is string => value !== undefined);
+  const instanceValues = filter
+    .valuesOf(instance)
+    .filter((value): value is string => value !== undefined);
   return filter.values.some((pattern) =>
     instanceValues.some((value) => matchesWildcard(pattern, value, { ignoreCase: false })),
   );
@@ -123,14 +149,22 @@ const MAX_RESULTS_MAX = 1000;
 function pageOf(params: QueryParameters, byInstanceId: boolean): { offset: number; size: number } {
   const maxResults = params.get('MaxResults');
   const nextToken = params.get('NextToken');
-  if (maxResults === undefined) return { offset: decodeNextToken(nextToken), size: Number.POSITIVE_INFINITY };
+  if (maxResults === undefined) {
+    return { offset: decodeNextToken(nextToken), size: Number.POSITIVE_INFINITY };
+  }
 
   if (byInstanceId) {
-    throw new Ec2ApiError('InvalidParameterCombination', 'The parameter instancesSet cannot be used with the parameter maxResults');
+    throw new Ec2ApiError(
+      'InvalidParameterCombination',
+      'The parameter instancesSet cannot be used with the parameter maxResults',
+    );
   }
   const size = /^\d{1,4}$/.test(maxResults) ? Number(maxResults) : Number.NaN;
   if (!(size >= MAX_RESULTS_MIN && size <= MAX_RESULTS_MAX)) {
-    throw new Ec2ApiError('InvalidParameterValue', `Value (${maxResults.slice(0, 16)}) for parameter maxResults is invalid. Expecting a value between ${MAX_RESULTS_MIN} and ${MAX_RESULTS_MAX}`);
+    throw new Ec2ApiError(
+      'InvalidParameterValue',
+      `Value (${maxResults.slice(0, 16)}) for parameter maxResults is invalid. Expecting a value between ${MAX_RESULTS_MIN} and ${MAX_RESULTS_MAX}`,
+    );
   }
   return { offset: decodeNextToken(nextToken), size };
 }
@@ -144,7 +178,9 @@ function encodeNextToken(offset: number): string {
 function decodeNextToken(token: string | undefined): number {
   if (token === undefined) return 0;
   const text = Buffer.from(token, 'base64url').toString();
-  const offset = text.startsWith(NEXT_TOKEN_PREFIX) ? Number(text.slice(NEXT_TOKEN_PREFIX.length)) : Number.NaN;
+  const offset = text.startsWith(NEXT_TOKEN_PREFIX)
+    ? Number(text.slice(NEXT_TOKEN_PREFIX.length))
+    : Number.NaN;
   if (!Number.isSafeInteger(offset) || offset < 0) {
     throw new Ec2ApiError('InvalidPaginationToken', 'The NextToken is not one imdsd issued');
   }

@@ -38,7 +38,10 @@ const INSTANCE_ID = /^i-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
 
 export function checkInstanceId(instanceId: string): string {
   if (!INSTANCE_ID.test(instanceId)) {
-    throw new Ec2ApiError('InvalidInstanceID.Malformed', `Invalid id: "${instanceId.slice(0, 64)}" (expecting "i-" and 8 or 17 hex digits)`);
+    throw new Ec2ApiError(
+      'InvalidInstanceID.Malformed',
+      `Invalid id: "${instanceId.slice(0, 64)}" (expecting "i-" and 8 or 17 hex digits)`,
+    );
   }
   return instanceId;
 }
@@ -56,16 +59,24 @@ export function booleanParameter(params: QueryParameters, name: string): boolean
   const value = params.get(name);
   if (value === undefined) return false;
   if (value === 'true' || value === 'false') return value === 'true';
-  throw new Ec2ApiError('InvalidParameterValue', `Value (${value.slice(0, 64)}) for parameter ${name} is invalid. Expected: 'true' or 'false'`);
+  throw new Ec2ApiError(
+    'InvalidParameterValue',
+    `Value (${value.slice(0, 64)}) for parameter ${name} is invalid. Expected: 'true' or 'false'`,
+  );
 }
 
 /**
  * The instances a caller can see: all for an administrator; those of its own account for a
  * role, since EC2 APIs never show another account's instances.
  */
-export function visibleInstances(caller: ApiCaller, instances: InstanceDirectory): EmulatedInstance[] {
+export function visibleInstances(
+  caller: ApiCaller,
+  instances: InstanceDirectory,
+): EmulatedInstance[] {
   if (caller.kind === 'administrator') return [...instances.all];
-  return instances.all.filter((instance) => instance.identity.accountId === caller.claims.accountId);
+  return instances.all.filter(
+    (instance) => instance.identity.accountId === caller.claims.accountId,
+  );
 }
 
 export function instanceArn(instance: EmulatedInstance): string {
@@ -74,5 +85,8 @@ export function instanceArn(instance: EmulatedInstance): string {
 }
 
 export function dryRunSucceeded(): Ec2ApiError {
-  return new Ec2ApiError('DryRunOperation', 'Request would have succeeded, but DryRun flag is set.');
+  return new Ec2ApiError(
+    'DryRunOperation',
+    'Request would have succeeded, but DryRun flag is set.',
+  );
 }

@@ -2,7 +2,9 @@ import type { EmulatedInstance } from '../../instances/instance.ts';
 import { CONDITION_KEYS, RESOURCE_TAG_PREFIXES } from '../policy/conditionKeys.ts';
 
 /** The condition keys an instance brings to a request that acts on it (its tags, type, place). */
-export function instanceConditionKeys(instance: EmulatedInstance): Record<string, string | undefined> {
+export function instanceConditionKeys(
+  instance: EmulatedInstance,
+): Record<string, string | undefined> {
   const { identity } = instance;
   const keys: Record<string, string | undefined> = {
     [CONDITION_KEYS.instanceType]: identity.instanceType,

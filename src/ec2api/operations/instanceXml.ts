@@ -49,7 +49,11 @@ export function instanceElements(instance: EmulatedInstance): Array<XmlElement |
     networkInterfaces(instance, groups),
     identity.iamRole === undefined
       ? undefined
-      : element('iamInstanceProfile', leaf('arn', identity.iamRole.instanceProfileArn), leaf('id', identity.iamRole.instanceProfileId)),
+      : element(
+          'iamInstanceProfile',
+          leaf('arn', identity.iamRole.instanceProfileArn),
+          leaf('id', identity.iamRole.instanceProfileId),
+        ),
     leaf('ebsOptimized', false),
     leaf('enaSupport', true),
     metadataOptionsElement('metadataOptions', instance.metadataOptions, 'applied'),
@@ -59,7 +63,10 @@ export function instanceElements(instance: EmulatedInstance): Array<XmlElement |
 function securityGroups(instance: EmulatedInstance): XmlElement {
   const { securityGroups: names, network } = instance.identity;
   const groups = names.map((name, index) => ({ name, id: network.securityGroupIds[index] }));
-  return itemSet('groupSet', groups, (group) => [leaf('groupId', group.id), leaf('groupName', group.name)]);
+  return itemSet('groupSet', groups, (group) => [
+    leaf('groupId', group.id),
+    leaf('groupName', group.name),
+  ]);
 }
 
 /** EC2 leaves `tagSet` out when an instance has no tags. */
@@ -75,7 +82,12 @@ function networkInterfaces(instance: EmulatedInstance, groups: XmlElement): XmlE
   const association =
     network.publicIp === undefined
       ? undefined
-      : element('association', leaf('publicIp', network.publicIp), leaf('publicDnsName', network.publicHostname ?? ''), leaf('ipOwnerId', 'amazon'));
+      : element(
+          'association',
+          leaf('publicIp', network.publicIp),
+          leaf('publicDnsName', network.publicHostname ?? ''),
+          leaf('ipOwnerId', 'amazon'),
+        );
 
   return itemSet('networkInterfaceSet', [network], () => [
     leaf('networkInterfaceId', network.interfaceId),
@@ -88,7 +100,12 @@ function networkInterfaces(instance: EmulatedInstance, groups: XmlElement): XmlE
     leaf('privateDnsName', network.localHostname),
     leaf('sourceDestCheck', true),
     groups,
-    element('attachment', leaf('deviceIndex', 0), leaf('status', 'attached'), leaf('deleteOnTermination', true)),
+    element(
+      'attachment',
+      leaf('deviceIndex', 0),
+      leaf('status', 'attached'),
+      leaf('deleteOnTermination', true),
+    ),
     association,
     leaf('interfaceType', 'interface'),
   ]);

@@ -10,7 +10,11 @@ import { element, leaf, type XmlElement } from '../ec2Xml.ts';
 export type MetadataOptionsState = 'pending' | 'applied';
 
 /** `<metadataOptions>` / `<instanceMetadataOptions>` in the model's member order. */
-export function metadataOptionsElement(name: string, options: MetadataOptions, state: MetadataOptionsState): XmlElement {
+export function metadataOptionsElement(
+  name: string,
+  options: MetadataOptions,
+  state: MetadataOptionsState,
+): XmlElement {
   return element(
     name,
     leaf('state', state),

@@ -25,16 +25,22 @@ import { metadataOptionsElement } from './metadataOptionsXml.ts';
  */
 export const modifyInstanceMetadataOptions: Ec2Operation = {
   action: 'ModifyInstanceMetadataOptions',
-  parameters: /^(?:InstanceId|HttpTokens|HttpPutResponseHopLimit|HttpEndpoint|HttpProtocolIpv6|InstanceMetadataTags|DryRun)$/,
+  parameters:
+    /^(?:InstanceId|HttpTokens|HttpPutResponseHopLimit|HttpEndpoint|HttpProtocolIpv6|InstanceMetadataTags|DryRun)$/,
 
   run({ params, caller, signingRegion }, { instances, updater }) {
     const instanceId = checkInstanceId(requiredParameter(params, 'InstanceId'));
     const changes = requestedChanges(params);
     const dryRun = booleanParameter(params, 'DryRun');
 
-    const instance = visibleInstances(caller, instances).find((candidate) => candidate.instanceId === instanceId);
+    const instance = visibleInstances(caller, instances).find(
+      (candidate) => candidate.instanceId === instanceId,
+    );
     if (instance === undefined) {
-      throw new Ec2ApiError('InvalidInstanceID.NotFound', `The instance ID '${instanceId}' does not exist`);
+      throw new Ec2ApiError(
+        'InvalidInstanceID.NotFound',
+        `The instance ID '${instanceId}' does not exist`,
+      );
     }
 
     authorizeCaller(caller, {
@@ -47,7 +53,10 @@ export const modifyInstanceMetadataOptions: Ec2Operation = {
 
     const options = updater.update(instance, changes);
     return {
-      members: [leaf('instanceId', instanceId), metadataOptionsElement('instanceMetadataOptions', options, 'pending')],
+      members: [
+        leaf('instanceId', instanceId),
+        metadataOptionsElement('instanceMetadataOptions', options, 'pending'),
+      ],
       instanceId,
     };
   },
@@ -80,7 +89,11 @@ function requestConditionKeys(changes: MetadataOptionsChanges): Record<string, s
   };
 }
 
-function oneOf<T extends string>(params: QueryParameters, name: string, allowed: readonly T[]): T | undefined {
+function oneOf<T extends string>(
+  params: QueryParameters,
+  name: string,
+  allowed: readonly T[],
+): T | undefined {
   const value = params.get(name);
   if (value === undefined) return undefined;
   if ((allowed as readonly string[]).includes(value)) return value as T;

@@ -28,7 +28,10 @@ const KNOWN_KEYS: ReadonlySet<string> = new Set(Object.values(CONDITION_KEYS));
 
 export function isKnownConditionKey(key: string): boolean {
   const lower = key.toLowerCase();
-  return KNOWN_KEYS.has(lower) || RESOURCE_TAG_PREFIXES.some((prefix) => lower.startsWith(prefix) && lower.length > prefix.length);
+  return (
+    KNOWN_KEYS.has(lower) ||
+    RESOURCE_TAG_PREFIXES.some((prefix) => lower.startsWith(prefix) && lower.length > prefix.length)
+  );
 }
 
 /** For error messages: the keys a policy may use. */

@@ -22,21 +22,30 @@ const numeric = (value: string): string | undefined =>
 const boolean = (value: string): string | undefined =>
   /^(?:true|false)$/i.test(value) ? undefined : `"${value}" is not true or false`;
 
-function numericComparison(compare: (context: number, policy: number) => boolean, negated = false): ConditionOperator {
+function numericComparison(
+  compare: (context: number, policy: number) => boolean,
+  negated = false,
+): ConditionOperator {
   return {
     negated,
     checkPolicyValue: numeric,
-    matches: (contextValue, policyValue) => numeric(contextValue) === undefined && compare(Number(contextValue), Number(policyValue)),
+    matches: (contextValue, policyValue) =>
+      numeric(contextValue) === undefined && compare(Number(contextValue), Number(policyValue)),
   };
 }
 
-function stringComparison(match: (context: string, policy: string) => boolean, negated: boolean): ConditionOperator {
+function stringComparison(
+  match: (context: string, policy: string) => boolean,
+  negated: boolean,
+): ConditionOperator {
   return { negated, checkPolicyValue: anyString, matches: match };
 }
 
 const equals = (context: string, policy: string): boolean => context === policy;
-const equalsIgnoreCase = (context: string, policy: string): boolean => context.toLowerCase() === policy.toLowerCase();
-const like = (context: string, policy: string): boolean => matchesWildcard(policy, context, { ignoreCase: false });
+const equalsIgnoreCase = (context: string, policy: string): boolean =>
+  context.toLowerCase() === policy.toLowerCase();
+const like = (context: string, policy: string): boolean =>
+  matchesWildcard(policy, context, { ignoreCase: false });
 
 /** By name, without the `IfExists` suffix. `Null` is handled apart: it tests presence. */
 export const CONDITION_OPERATORS: Readonly<Record<string, ConditionOperator>> = {

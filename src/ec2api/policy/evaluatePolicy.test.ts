@@ -7,8 +7,16 @@ const INSTANCE = 'arn:aws:ec2:us-east-1:123456789012:instance/i-0aaaaaaaaaaaaaaa
 const OTHER_INSTANCE = 'arn:aws:ec2:us-east-1:123456789012:instance/i-0bbbbbbbbbbbbbbb2';
 const MODIFY = 'ec2:ModifyInstanceMetadataOptions';
 
-function request(keys: Record<string, string> = {}, overrides: Partial<AuthorizationRequest> = {}): AuthorizationRequest {
-  return { action: MODIFY, resource: INSTANCE, context: new Map(Object.entries(keys)), ...overrides };
+function request(
+  keys: Record<string, string> = {},
+  overrides: Partial<AuthorizationRequest> = {},
+): AuthorizationRequest {
+  return {
+    action: MODIFY,
+    resource: INSTANCE,
+    context: new Map(Object.entries(keys)),
+    ...overrides,
+  };
 }
 
 const allow = (statement: Record<string, unknown>): unknown => ({
@@ -23,17 +31,59 @@ interface Case {
   expected: 'allow' | 'explicit deny' | 'implicit deny';
 }
 
-const hopLimitAtMost2 = allow({ Condition: { NumericLessThanEquals: { 'ec2:MetadataHttpPutResponseHopLimit': 2 } } });
+const hopLimitAtMost2 = allow({
+  Condition: { NumericLessThanEquals: { 'ec2:MetadataHttpPutResponseHopLimit': 2 } },
+});
 
 const CASES: Case[] = [
-  { name: 'no policy allows nothing', policy: undefined, request: request(), expected: 'implicit deny' },
-  { name: 'the exact action on any resource', policy: allow({}), request: request(), expected: 'allow' },
-  { name: 'another action is not allowed', policy: allow({}), request: request({}, { action: 'ec2:DescribeInstances' }), expected: 'implicit deny' },
-  { name: 'action names ignore case', policy: allow({ Action: 'EC2:modifyinstancemetadataoptions' }), request: request(), expected: 'allow' },
-  { name: 'a * wildcard in the action', policy: allow({ Action: 'ec2:Modify*' }), request: request(), expected: 'allow' },
-  { name: 'a ? wildcard in the action', policy: allow({ Action: 'ec2:ModifyInstanceMetadataOption?' }), request: request(), expected: 'allow' },
-  { name: '"*" is every action', policy: allow({ Action: '*' }), request: request(), expected: 'allow' },
-  { name: 'a list of actions', policy: allow({ Action: ['ec2:DescribeInstances', MODIFY] }), request: request(), expected: 'allow' },
+  {
+    name: 'no policy allows nothing',
+    policy: undefined,
+    request: request(),
+    expected: 'implicit deny',
+  },
+  {
+    name: 'the exact action on any resource',
+    policy: allow({}),
+    request: request(),
+    expected: 'allow',
+  },
+  {
+    name: 'another action is not allowed',
+    policy: allow({}),
+    request: request({}, { action: 'ec2:DescribeInstances' }),
+    expected: 'implicit deny',
+  },
+  {
+    name: 'action names ignore case',
+    policy: allow({ Action: 'EC2:modifyinstancemetadataoptions' }),
+    request: request(),
+    expected: 'allow',
+  },
+  {
+    name: 'a * wildcard in the action',
+    policy: allow({ Action: 'ec2:Modify*' }),
+    request: request(),
+    expected: 'allow',
+  },
+  {
+    name: 'a ? wildcard in the action',
+    policy: allow({ Action: 'ec2:ModifyInstanceMetadataOption?' }),
+    request: request(),
+    expected: 'allow',
+  },
+  {
+    name: '"*" is every action',
+    policy: allow({ Action: '*' }),
+    request: request(),
+    expected: 'allow',
+  },
+  {
+    name: 'a list of actions',
+    policy: allow({ Action: ['ec2:DescribeInstances', MODIFY] }),
+    request: request(),
+    expected: 'allow',
+  },
   {
     name: 'NotAction allows what it does not name',
     policy: allow({ Action: undefined, NotAction: 'ec2:Describe*' }),
@@ -46,10 +96,30 @@ const CASES: Case[] = [
     request: request({}, { action: 'ec2:DescribeInstances', resource: '*' }),
     expected: 'implicit deny',
   },
-  { name: 'the instance ARN itself', policy: allow({ Resource: INSTANCE }), request: request(), expected: 'allow' },
-  { name: 'an instance ARN wildcard', policy: allow({ Resource: 'arn:aws:ec2:*:123456789012:instance/*' }), request: request(), expected: 'allow' },
-  { name: 'another instance is not covered', policy: allow({ Resource: OTHER_INSTANCE }), request: request(), expected: 'implicit deny' },
-  { name: 'resource ARNs are case-sensitive', policy: allow({ Resource: INSTANCE.replace('i-0aaa', 'I-0AAA') }), request: request(), expected: 'implicit deny' },
+  {
+    name: 'the instance ARN itself',
+    policy: allow({ Resource: INSTANCE }),
+    request: request(),
+    expected: 'allow',
+  },
+  {
+    name: 'an instance ARN wildcard',
+    policy: allow({ Resource: 'arn:aws:ec2:*:123456789012:instance/*' }),
+    request: request(),
+    expected: 'allow',
+  },
+  {
+    name: 'another instance is not covered',
+    policy: allow({ Resource: OTHER_INSTANCE }),
+    request: request(),
+    expected: 'implicit deny',
+  },
+  {
+    name: 'resource ARNs are case-sensitive',
+    policy: allow({ Resource: INSTANCE.replace('i-0aaa', 'I-0AAA') }),
+    request: request(),
+    expected: 'implicit deny',
+  },
   {
     name: 'an instance ARN does not cover Describe, whose resource is *',
     policy: allow({ Action: 'ec2:DescribeInstances', Resource: 'arn:aws:ec2:*:*:instance/*' }),
@@ -64,16 +134,38 @@ const CASES: Case[] = [
   },
   {
     name: 'an explicit deny wins over an allow',
-    policy: { Statement: [{ Effect: 'Allow', Action: 'ec2:*', Resource: '*' }, { Sid: 'NoModify', Effect: 'Deny', Action: MODIFY, Resource: INSTANCE }] },
+    policy: {
+      Statement: [
+        { Effect: 'Allow', Action: 'ec2:*', Resource: '*' },
+        { Sid: 'NoModify', Effect: 'Deny', Action: MODIFY, Resource: INSTANCE },
+      ],
+    },
     request: request(),
     expected: 'explicit deny',
   },
-  { name: 'hop limit 2 under NumericLessThanEquals 2', policy: hopLimitAtMost2, request: request({ 'ec2:metadatahttpputresponsehoplimit': '2' }), expected: 'allow' },
-  { name: 'hop limit 3 under NumericLessThanEquals 2', policy: hopLimitAtMost2, request: request({ 'ec2:metadatahttpputresponsehoplimit': '3' }), expected: 'implicit deny' },
-  { name: 'a numeric condition fails when the request sets no hop limit', policy: hopLimitAtMost2, request: request(), expected: 'implicit deny' },
+  {
+    name: 'hop limit 2 under NumericLessThanEquals 2',
+    policy: hopLimitAtMost2,
+    request: request({ 'ec2:metadatahttpputresponsehoplimit': '2' }),
+    expected: 'allow',
+  },
+  {
+    name: 'hop limit 3 under NumericLessThanEquals 2',
+    policy: hopLimitAtMost2,
+    request: request({ 'ec2:metadatahttpputresponsehoplimit': '3' }),
+    expected: 'implicit deny',
+  },
+  {
+    name: 'a numeric condition fails when the request sets no hop limit',
+    policy: hopLimitAtMost2,
+    request: request(),
+    expected: 'implicit deny',
+  },
   {
     name: '…IfExists holds when the request sets no hop limit',
-    policy: allow({ Condition: { NumericLessThanEqualsIfExists: { 'ec2:MetadataHttpPutResponseHopLimit': '2' } } }),
+    policy: allow({
+      Condition: { NumericLessThanEqualsIfExists: { 'ec2:MetadataHttpPutResponseHopLimit': '2' } },
+    }),
     request: request(),
     expected: 'allow',
   },
@@ -85,25 +177,57 @@ const CASES: Case[] = [
   },
   {
     name: 'several values are alternatives',
-    policy: allow({ Condition: { StringEquals: { 'ec2:MetadataHttpEndpoint': ['enabled', 'disabled'] } } }),
+    policy: allow({
+      Condition: { StringEquals: { 'ec2:MetadataHttpEndpoint': ['enabled', 'disabled'] } },
+    }),
     request: request({ 'ec2:metadatahttpendpoint': 'disabled' }),
     expected: 'allow',
   },
   {
     name: 'several keys must all hold',
-    policy: allow({ Condition: { StringEquals: { 'ec2:MetadataHttpTokens': 'required', 'ec2:MetadataHttpEndpoint': 'enabled' } } }),
-    request: request({ 'ec2:metadatahttptokens': 'required', 'ec2:metadatahttpendpoint': 'disabled' }),
+    policy: allow({
+      Condition: {
+        StringEquals: {
+          'ec2:MetadataHttpTokens': 'required',
+          'ec2:MetadataHttpEndpoint': 'enabled',
+        },
+      },
+    }),
+    request: request({
+      'ec2:metadatahttptokens': 'required',
+      'ec2:metadatahttpendpoint': 'disabled',
+    }),
     expected: 'implicit deny',
   },
   {
     name: 'a Deny with StringNotEquals refuses optional tokens',
-    policy: { Statement: [{ Effect: 'Allow', Action: MODIFY, Resource: '*' }, { Effect: 'Deny', Action: MODIFY, Resource: '*', Condition: { StringNotEquals: { 'ec2:MetadataHttpTokens': 'required' } } }] },
+    policy: {
+      Statement: [
+        { Effect: 'Allow', Action: MODIFY, Resource: '*' },
+        {
+          Effect: 'Deny',
+          Action: MODIFY,
+          Resource: '*',
+          Condition: { StringNotEquals: { 'ec2:MetadataHttpTokens': 'required' } },
+        },
+      ],
+    },
     request: request({ 'ec2:metadatahttptokens': 'optional' }),
     expected: 'explicit deny',
   },
   {
     name: 'a negated operator holds when the key is absent (IAM: "the condition is true")',
-    policy: { Statement: [{ Effect: 'Allow', Action: MODIFY, Resource: '*' }, { Effect: 'Deny', Action: MODIFY, Resource: '*', Condition: { StringNotEquals: { 'ec2:MetadataHttpTokens': 'required' } } }] },
+    policy: {
+      Statement: [
+        { Effect: 'Allow', Action: MODIFY, Resource: '*' },
+        {
+          Effect: 'Deny',
+          Action: MODIFY,
+          Resource: '*',
+          Condition: { StringNotEquals: { 'ec2:MetadataHttpTokens': 'required' } },
+        },
+      ],
+    },
     request: request(),
     expected: 'explicit deny',
   },
@@ -127,13 +251,17 @@ const CASES: Case[] = [
   },
   {
     name: 'StringEqualsIgnoreCase',
-    policy: allow({ Condition: { StringEqualsIgnoreCase: { 'ec2:MetadataHttpTokens': 'REQUIRED' } } }),
+    policy: allow({
+      Condition: { StringEqualsIgnoreCase: { 'ec2:MetadataHttpTokens': 'REQUIRED' } },
+    }),
     request: request({ 'ec2:metadatahttptokens': 'required' }),
     expected: 'allow',
   },
   {
     name: 'ArnLike on the instance the credentials were delivered to',
-    policy: allow({ Condition: { ArnLike: { 'ec2:SourceInstanceARN': 'arn:aws:ec2:*:*:instance/i-0aaa*' } } }),
+    policy: allow({
+      Condition: { ArnLike: { 'ec2:SourceInstanceARN': 'arn:aws:ec2:*:*:instance/i-0aaa*' } },
+    }),
     request: request({ 'ec2:sourceinstancearn': INSTANCE }),
     expected: 'allow',
   },
@@ -145,7 +273,9 @@ const CASES: Case[] = [
   },
   {
     name: 'a non-numeric request value never matches a numeric operator',
-    policy: allow({ Condition: { NumericNotEquals: { 'ec2:MetadataHttpPutResponseHopLimit': 5 } } }),
+    policy: allow({
+      Condition: { NumericNotEquals: { 'ec2:MetadataHttpPutResponseHopLimit': 5 } },
+    }),
     request: request({ 'ec2:metadatahttpputresponsehoplimit': 'two' }),
     expected: 'allow',
   },
@@ -154,23 +284,40 @@ const CASES: Case[] = [
 describe('policy evaluation', () => {
   for (const testCase of CASES) {
     it(testCase.name, () => {
-      const policy = testCase.policy === undefined ? undefined : policyDocumentSchema.parse(withoutUndefined(testCase.policy));
+      const policy =
+        testCase.policy === undefined
+          ? undefined
+          : policyDocumentSchema.parse(withoutUndefined(testCase.policy));
       const decision = evaluatePolicy(policy, testCase.request);
-      const outcome = decision.effect === 'allow' ? 'allow' : decision.explicit ? 'explicit deny' : 'implicit deny';
+      const outcome =
+        decision.effect === 'allow'
+          ? 'allow'
+          : decision.explicit
+            ? 'explicit deny'
+            : 'implicit deny';
       assert.equal(outcome, testCase.expected);
     });
   }
 
   it('names the statement that decided', () => {
     const policy = policyDocumentSchema.parse({
-      Statement: [{ Sid: 'AllowHopLimit', Effect: 'Allow', Action: MODIFY, Resource: '*' }, { Effect: 'Deny', Action: 'ec2:Describe*', Resource: '*' }],
+      Statement: [
+        { Sid: 'AllowHopLimit', Effect: 'Allow', Action: MODIFY, Resource: '*' },
+        { Effect: 'Deny', Action: 'ec2:Describe*', Resource: '*' },
+      ],
     });
-    assert.deepEqual(evaluatePolicy(policy, request()), { effect: 'allow', statement: 'AllowHopLimit' });
-    assert.deepEqual(evaluatePolicy(policy, request({}, { action: 'ec2:DescribeInstances', resource: '*' })), {
-      effect: 'deny',
-      explicit: true,
-      statement: 'Statement[1]',
+    assert.deepEqual(evaluatePolicy(policy, request()), {
+      effect: 'allow',
+      statement: 'AllowHopLimit',
     });
+    assert.deepEqual(
+      evaluatePolicy(policy, request({}, { action: 'ec2:DescribeInstances', resource: '*' })),
+      {
+        effect: 'deny',
+        explicit: true,
+        statement: 'Statement[1]',
+      },
+    );
   });
 });
 
@@ -179,35 +326,115 @@ describe('policy documents', () => {
 
   it('are read from a mapping, a JSON string or a YAML string, with one statement or a list', () => {
     const fromMapping = policyDocumentSchema.parse({ Statement: statement });
-    const fromJson = policyDocumentSchema.parse(JSON.stringify({ Version: '2012-10-17', Statement: [statement] }));
-    const fromYaml = policyDocumentSchema.parse(`Statement:\n  - Effect: Allow\n    Action: ${MODIFY}\n    Resource: "*"\n`);
+    const fromJson = policyDocumentSchema.parse(
+      JSON.stringify({ Version: '2012-10-17', Statement: [statement] }),
+    );
+    const fromYaml = policyDocumentSchema.parse(
+      `Statement:\n  - Effect: Allow\n    Action: ${MODIFY}\n    Resource: "*"\n`,
+    );
     for (const policy of [fromMapping, fromJson, fromYaml]) {
       assert.deepEqual(policy.statements, [
-        { label: 'Statement[0]', effect: 'Allow', actions: { negated: false, patterns: [MODIFY] }, resources: { negated: false, patterns: ['*'] }, conditions: [] },
+        {
+          label: 'Statement[0]',
+          effect: 'Allow',
+          actions: { negated: false, patterns: [MODIFY] },
+          resources: { negated: false, patterns: ['*'] },
+          conditions: [],
+        },
       ]);
     }
   });
 
   const INVALID: Array<{ name: string; policy: unknown; message: RegExp }> = [
-    { name: 'text that is not YAML or JSON', policy: '{"Statement": [', message: /not valid YAML or JSON/ },
-    { name: 'an unknown Effect', policy: { Statement: { ...statement, Effect: 'Permit' } }, message: /Allow.*Deny/ },
-    { name: 'both Action and NotAction', policy: { Statement: { ...statement, NotAction: 'ec2:*' } }, message: /exactly one of Action and NotAction/ },
-    { name: 'no Resource', policy: { Statement: { Effect: 'Allow', Action: MODIFY } }, message: /exactly one of Resource and NotResource/ },
-    { name: 'a Principal (identity policies have none)', policy: { Statement: { ...statement, Principal: '*' } }, message: /Principal/ },
-    { name: 'an action without a service', policy: { Statement: { ...statement, Action: 'ModifyInstanceMetadataOptions' } }, message: /not an action/ },
-    { name: 'a resource that is not an ARN', policy: { Statement: { ...statement, Resource: 'i-0123456789abcdef0' } }, message: /not "\*" or an ARN/ },
-    { name: 'an unknown operator', policy: { Statement: { ...statement, Condition: { NumericLessThen: { 'ec2:MetadataHttpPutResponseHopLimit': 2 } } } }, message: /unknown condition operator/ },
-    { name: 'a set operator', policy: { Statement: { ...statement, Condition: { 'ForAnyValue:StringEquals': { 'ec2:MetadataHttpTokens': 'required' } } } }, message: /set operators/ },
-    { name: 'a condition key imdsd cannot fill', policy: { Statement: { ...statement, Condition: { IpAddress: { 'aws:SourceIp': '10.0.0.0/8' } } } }, message: /unknown condition operator/ },
-    { name: 'an unknown condition key', policy: { Statement: { ...statement, Condition: { StringEquals: { 'aws:SourceVpc': 'vpc-1' } } } }, message: /unknown condition key; imdsd knows/ },
-    { name: 'a non-numeric value for a numeric operator', policy: { Statement: { ...statement, Condition: { NumericLessThan: { 'ec2:MetadataHttpPutResponseHopLimit': 'two' } } } }, message: /"two" is not a number/ },
+    {
+      name: 'text that is not YAML or JSON',
+      policy: '{"Statement": [',
+      message: /not valid YAML or JSON/,
+    },
+    {
+      name: 'an unknown Effect',
+      policy: { Statement: { ...statement, Effect: 'Permit' } },
+      message: /Allow.*Deny/,
+    },
+    {
+      name: 'both Action and NotAction',
+      policy: { Statement: { ...statement, NotAction: 'ec2:*' } },
+      message: /exactly one of Action and NotAction/,
+    },
+    {
+      name: 'no Resource',
+      policy: { Statement: { Effect: 'Allow', Action: MODIFY } },
+      message: /exactly one of Resource and NotResource/,
+    },
+    {
+      name: 'a Principal (identity policies have none)',
+      policy: { Statement: { ...statement, Principal: '*' } },
+      message: /Principal/,
+    },
+    {
+      name: 'an action without a service',
+      policy: { Statement: { ...statement, Action: 'ModifyInstanceMetadataOptions' } },
+      message: /not an action/,
+    },
+    {
+      name: 'a resource that is not an ARN',
+      policy: { Statement: { ...statement, Resource: 'i-0123456789abcdef0' } },
+      message: /not "\*" or an ARN/,
+    },
+    {
+      name: 'an unknown operator',
+      policy: {
+        Statement: {
+          ...statement,
+          Condition: { NumericLessThen: { 'ec2:MetadataHttpPutResponseHopLimit': 2 } },
+        },
+      },
+      message: /unknown condition operator/,
+    },
+    {
+      name: 'a set operator',
+      policy: {
+        Statement: {
+          ...statement,
+          Condition: { 'ForAnyValue:StringEquals': { 'ec2:MetadataHttpTokens': 'required' } },
+        },
+      },
+      message: /set operators/,
+    },
+    {
+      name: 'a condition key imdsd cannot fill',
+      policy: {
+        Statement: { ...statement, Condition: { IpAddress: { 'aws:SourceIp': '10.0.0.0/8' } } },
+      },
+      message: /unknown condition operator/,
+    },
+    {
+      name: 'an unknown condition key',
+      policy: {
+        Statement: { ...statement, Condition: { StringEquals: { 'aws:SourceVpc': 'vpc-1' } } },
+      },
+      message: /unknown condition key; imdsd knows/,
+    },
+    {
+      name: 'a non-numeric value for a numeric operator',
+      policy: {
+        Statement: {
+          ...statement,
+          Condition: { NumericLessThan: { 'ec2:MetadataHttpPutResponseHopLimit': 'two' } },
+        },
+      },
+      message: /"two" is not a number/,
+    },
   ];
 
   for (const { name, policy, message } of INVALID) {
     it(`refuse ${name}`, () => {
       const result = policyDocumentSchema.safeParse(policy);
       assert.equal(result.success, false);
-      assert.match(result.error!.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('\n'), message);
+      assert.match(
+        result.error!.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('\n'),
+        message,
+      );
     });
   }
 });

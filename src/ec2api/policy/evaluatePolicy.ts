@@ -1,5 +1,10 @@
 import { CONDITION_OPERATORS, NULL_OPERATOR } from './conditionOperators.ts';
-import type { PatternList, PolicyCondition, PolicyDocument, PolicyStatement } from './policyDocument.ts';
+import type {
+  PatternList,
+  PolicyCondition,
+  PolicyDocument,
+  PolicyStatement,
+} from './policyDocument.ts';
 import { matchesWildcard } from './wildcardPattern.ts';
 
 /** One request as IAM sees it: what is done, to what, and the condition keys it carries. */
@@ -23,8 +28,13 @@ export type PolicyDecision =
  * allows; else the request is denied implicitly. No policy at all allows nothing, as an EC2
  * instance role with no permissions policy attached.
  */
-export function evaluatePolicy(policy: PolicyDocument | undefined, request: AuthorizationRequest): PolicyDecision {
-  const matching = (policy?.statements ?? []).filter((statement) => statementApplies(statement, request));
+export function evaluatePolicy(
+  policy: PolicyDocument | undefined,
+  request: AuthorizationRequest,
+): PolicyDecision {
+  const matching = (policy?.statements ?? []).filter((statement) =>
+    statementApplies(statement, request),
+  );
 
   const deny = matching.find((statement) => statement.effect === 'Deny');
   if (deny !== undefined) return { effect: 'deny', explicit: true, statement: deny.label };
@@ -53,7 +63,10 @@ function matchesPatterns(list: PatternList, value: string, ignoreCase: boolean):
  * One key under one operator. Several values are alternatives (OR); the statement's keys and
  * operators must all hold (AND). Absent keys: see conditionOperators.ts.
  */
-export function conditionHolds(condition: PolicyCondition, context: ReadonlyMap<string, string>): boolean {
+export function conditionHolds(
+  condition: PolicyCondition,
+  context: ReadonlyMap<string, string>,
+): boolean {
   const contextValue = context.get(condition.key);
 
   if (condition.operator === NULL_OPERATOR) {
@@ -66,6 +79,8 @@ export function conditionHolds(condition: PolicyCondition, context: ReadonlyMap<
   if (operator === undefined) return false;
   if (contextValue === undefined) return condition.ifExists || operator.negated;
 
-  const anyMatch = condition.values.some((policyValue) => operator.matches(contextValue, policyValue));
+  const anyMatch = condition.values.some((policyValue) =>
+    operator.matches(contextValue, policyValue),
+  );
   return operator.negated ? !anyMatch : anyMatch;
 }

@@ -1,6 +1,11 @@
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { CONDITION_OPERATORS, IF_EXISTS_SUFFIX, NULL_OPERATOR, checkNullValue } from './conditionOperators.ts';
+import {
+  CONDITION_OPERATORS,
+  IF_EXISTS_SUFFIX,
+  NULL_OPERATOR,
+  checkNullValue,
+} from './conditionOperators.ts';
 import { KNOWN_CONDITION_KEYS_TEXT, isKnownConditionKey } from './conditionKeys.ts';
 
 /**
@@ -38,47 +43,70 @@ export interface PolicyCondition {
 }
 
 /** IAM lets one value stand for a list of one. Normalised first, so errors name the element. */
-const oneOrMany = <T extends z.ZodTypeAny>(item: T) => z.preprocess((value) => (Array.isArray(value) ? value : [value]), z.array(item).min(1));
+const oneOrMany = <T extends z.ZodTypeAny>(item: T) =>
+  z.preprocess((value) => (Array.isArray(value) ? value : [value]), z.array(item).min(1));
 
 const ACTION_PATTERN = /^(?:\*|[a-z0-9-]+:[A-Za-z0-9*?]+)$/i;
 
-const actionList = oneOrMany(z.string())
-  .superRefine((patterns, context) => {
-    patterns.forEach((pattern, index) => {
-      if (!ACTION_PATTERN.test(pattern)) {
-        context.addIssue({ code: 'custom', path: [index], message: `"${pattern}" is not an action like ec2:ModifyInstanceMetadataOptions` });
-      }
-    });
-  });
-
-const resourceList = oneOrMany(z.string())
-  .superRefine((patterns, context) => {
-    patterns.forEach((pattern, index) => {
-      if (pattern !== '*' && !pattern.startsWith('arn:')) {
-        context.addIssue({ code: 'custom', path: [index], message: `"${pattern}" is not "*" or an ARN` });
-      }
-    });
-  });
-
-const conditionValues = oneOrMany(z.union([z.string(), z.number(), z.boolean()])).transform((values) => values.map(String));
-
-const conditionBlock = z.record(z.string(), z.record(z.string(), conditionValues)).superRefine((block, context) => {
-  for (const [operatorName, keys] of Object.entries(block)) {
-    const problem = operatorProblem(operatorName);
-    if (problem !== undefined) context.addIssue({ code: 'custom', path: [operatorName], message: problem });
-
-    for (const [key, values] of Object.entries(keys)) {
-      const keyProblem = isKnownConditionKey(key) ? undefined : `unknown condition key; imdsd knows ${KNOWN_CONDITION_KEYS_TEXT}`;
-      const valueProblem = problem === undefined ? values.map((value) => valueProblemOf(operatorName, value)).find(Boolean) : undefined;
-      const message = keyProblem ?? valueProblem;
-      if (message !== undefined) context.addIssue({ code: 'custom', path: [operatorName, key], message });
+const actionList = oneOrMany(z.string()).superRefine((patterns, context) => {
+  patterns.forEach((pattern, index) => {
+    if (!ACTION_PATTERN.test(pattern)) {
+      context.addIssue({
+        code: 'custom',
+        path: [index],
+        message: `"${pattern}" is not an action like ec2:ModifyInstanceMetadataOptions`,
+      });
     }
-  }
+  });
 });
+
+const resourceList = oneOrMany(z.string()).superRefine((patterns, context) => {
+  patterns.forEach((pattern, index) => {
+    if (pattern !== '*' && !pattern.startsWith('arn:')) {
+      context.addIssue({
+        code: 'custom',
+        path: [index],
+        message: `"${pattern}" is not "*" or an ARN`,
+      });
+    }
+  });
+});
+
+const conditionValues = oneOrMany(z.union([z.string(), z.number(), z.boolean()])).transform(
+  (values) => values.map(String),
+);
+
+const conditionBlock = z
+  .record(z.string(), z.record(z.string(), conditionValues))
+  .superRefine((block, context) => {
+    for (const [operatorName, keys] of Object.entries(block)) {
+      const problem = operatorProblem(operatorName);
+      if (problem !== undefined) {
+        context.addIssue({ code: 'custom', path: [operatorName], message: problem });
+      }
+
+      for (const [key, values] of Object.entries(keys)) {
+        const keyProblem = isKnownConditionKey(key)
+          ? undefined
+          : `unknown condition key; imdsd knows ${KNOWN_CONDITION_KEYS_TEXT}`;
+        const valueProblem =
+          problem === undefined
+            ? values.map((value) => valueProblemOf(operatorName, value)).find(Boolean)
+            : undefined;
+        const message = keyProblem ?? valueProblem;
+        if (message !== undefined) {
+          context.addIssue({ code: 'custom', path: [operatorName, key], message });
+        }
+      }
+    }
+  });
 
 const statementSchema = z
   .object({
-    Sid: z.string().regex(/^[A-Za-z0-9]*$/, 'a Sid may only use letters and digits').optional(),
+    Sid: z
+      .string()
+      .regex(/^[A-Za-z0-9]*$/, 'a Sid may only use letters and digits')
+      .optional(),
     Effect: z.enum(['Allow', 'Deny']),
     Action: actionList.optional(),
     NotAction: actionList.optional(),
@@ -88,10 +116,18 @@ const statementSchema = z
   })
   .strict()
   .superRefine((statement, context) => {
-    for (const [element, negated] of [['Action', 'NotAction'], ['Resource', 'NotResource']] as const) {
-      const count = Number(statement[element] !== undefined) + Number(statement[negated] !== undefined);
+    for (const [element, negated] of [
+      ['Action', 'NotAction'],
+      ['Resource', 'NotResource'],
+    ] as const) {
+      const count =
+        Number(statement[element] !== undefined) + Number(statement[negated] !== undefined);
       if (count !== 1) {
-        context.addIssue({ code: 'custom', path: [element], message: `a statement needs exactly one of ${element} and ${negated}` });
+        context.addIssue({
+          code: 'custom',
+          path: [element],
+          message: `a statement needs exactly one of ${element} and ${negated}`,
+        });
       }
     }
   });
@@ -111,7 +147,10 @@ export const policyDocumentSchema = z
     try {
       return parseYaml(value, { uniqueKeys: true }) as unknown;
     } catch (error) {
-      context.addIssue({ code: 'custom', message: `is not valid YAML or JSON: ${(error as Error).message.split('\n')[0]}` });
+      context.addIssue({
+        code: 'custom',
+        message: `is not valid YAML or JSON: ${(error as Error).message.split('\n')[0]}`,
+      });
       return z.NEVER;
     }
   }, documentSchema)
@@ -128,14 +167,21 @@ export const policyDocumentSchema = z
   );
 
 function patternList(positive: string[] | undefined, negative: string[] | undefined): PatternList {
-  return positive !== undefined ? { negated: false, patterns: positive } : { negated: true, patterns: negative ?? [] };
+  return positive !== undefined
+    ? { negated: false, patterns: positive }
+    : { negated: true, patterns: negative ?? [] };
 }
 
 function conditionsOf(block: Record<string, Record<string, string[]>>): PolicyCondition[] {
   return Object.entries(block).flatMap(([operatorName, keys]) => {
     const ifExists = operatorName.endsWith(IF_EXISTS_SUFFIX);
     const operator = ifExists ? operatorName.slice(0, -IF_EXISTS_SUFFIX.length) : operatorName;
-    return Object.entries(keys).map(([key, values]) => ({ operator, ifExists, key: key.toLowerCase(), values }));
+    return Object.entries(keys).map(([key, values]) => ({
+      operator,
+      ifExists,
+      key: key.toLowerCase(),
+      values,
+    }));
   });
 }
 
@@ -152,6 +198,8 @@ function operatorProblem(name: string): string | undefined {
 
 function valueProblemOf(operatorName: string, value: string): string | undefined {
   if (operatorName === NULL_OPERATOR) return checkNullValue(value);
-  const base = operatorName.endsWith(IF_EXISTS_SUFFIX) ? operatorName.slice(0, -IF_EXISTS_SUFFIX.length) : operatorName;
+  const base = operatorName.endsWith(IF_EXISTS_SUFFIX)
+    ? operatorName.slice(0, -IF_EXISTS_SUFFIX.length)
+    : operatorName;
   return CONDITION_OPERATORS[base]?.checkPolicyValue(value);
 }

@@ -7,7 +7,11 @@
 const compiled = new Map<string, RegExp>();
 const COMPILED_LIMIT = 1024;
 
-export function matchesWildcard(pattern: string, value: string, options: { ignoreCase: boolean }): boolean {
+export function matchesWildcard(
+  pattern: string,
+  value: string,
+  options: { ignoreCase: boolean },
+): boolean {
   const cacheKey = `${options.ignoreCase ? 'i' : 's'}:${pattern}`;
   let expression = compiled.get(cacheKey);
   if (expression === undefined) {

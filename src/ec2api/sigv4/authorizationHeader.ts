@@ -29,7 +29,9 @@ export function parseAuthorizationHeader(header: string): SigV4Authorization {
   const space = header.indexOf(' ');
   const algorithm = space === -1 ? header : header.slice(0, space);
   if (algorithm !== SIGV4_ALGORITHM) {
-    throw incomplete(`Authorization header must use ${SIGV4_ALGORITHM}, not "${algorithm.slice(0, 32)}"`);
+    throw incomplete(
+      `Authorization header must use ${SIGV4_ALGORITHM}, not "${algorithm.slice(0, 32)}"`,
+    );
   }
 
   const fields = new Map<string, string>();
@@ -52,7 +54,9 @@ function parseCredential(credential: string): Pick<SigV4Authorization, 'accessKe
   const parts = credential.split('/');
   const [accessKeyId, date, region, service, terminator] = parts;
   if (parts.length !== 5 || !accessKeyId || !date || !region || !service || !terminator) {
-    throw incomplete('Authorization Credential must be ACCESS_KEY_ID/YYYYMMDD/REGION/SERVICE/aws4_request');
+    throw incomplete(
+      'Authorization Credential must be ACCESS_KEY_ID/YYYYMMDD/REGION/SERVICE/aws4_request',
+    );
   }
   return { accessKeyId, scope: { date, region, service, terminator } };
 }
@@ -60,19 +64,25 @@ function parseCredential(credential: string): Pick<SigV4Authorization, 'accessKe
 function parseSignedHeaders(text: string): string[] {
   const names = text.split(';');
   if (names.some((name) => !/^[a-z0-9!#$%&'*+.^_`|~-]+$/.test(name))) {
-    throw incomplete('Authorization SignedHeaders must be lower-case header names separated by ";"');
+    throw incomplete(
+      'Authorization SignedHeaders must be lower-case header names separated by ";"',
+    );
   }
   return names;
 }
 
 function parseSignature(text: string): string {
-  if (!/^[0-9a-f]{64}$/.test(text)) throw incomplete('Authorization Signature must be 64 lower-case hex digits');
+  if (!/^[0-9a-f]{64}$/.test(text)) {
+    throw incomplete('Authorization Signature must be 64 lower-case hex digits');
+  }
   return text;
 }
 
 function required(fields: ReadonlyMap<string, string>, name: string): string {
   const value = fields.get(name);
-  if (value === undefined || value === '') throw incomplete(`Authorization header is missing ${name}=`);
+  if (value === undefined || value === '') {
+    throw incomplete(`Authorization header is missing ${name}=`);
+  }
   return value;
 }
 

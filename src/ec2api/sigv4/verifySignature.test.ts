@@ -12,7 +12,10 @@ import { verifySignature, type SignedHttpRequest, type VerifyOptions } from './v
  * key (AKIDEXAMPLE), not a credential. They pin that imdsd canonicalises exactly as AWS does,
  * independently of the signer it re-signs with.
  */
-const SUITE_KEY = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY' };
+const SUITE_KEY = {
+  accessKeyId: 'AKIDEXAMPLE',
+  secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY',
+};
 const SUITE_DATE = '20150830T123600Z';
 const SUITE_NOW_MS = Date.UTC(2015, 7, 30, 12, 36, 0);
 
@@ -28,7 +31,12 @@ interface Vector {
 }
 
 const VECTORS: Vector[] = [
-  { name: 'get-vanilla', method: 'GET', signedHeaders: 'host;x-amz-date', signature: '5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31' },
+  {
+    name: 'get-vanilla',
+    method: 'GET',
+    signedHeaders: 'host;x-amz-date',
+    signature: '5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31',
+  },
   {
     name: 'get-vanilla-query-order-key-case',
     method: 'GET',
@@ -39,7 +47,10 @@ const VECTORS: Vector[] = [
   {
     name: 'get-vanilla-query-unreserved',
     method: 'GET',
-    query: { '-._~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz': '-._~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz' },
+    query: {
+      '-._~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz':
+        '-._~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz',
+    },
     signedHeaders: 'host;x-amz-date',
     signature: '9c3e54bfcdf0b19771a7f523ee5669cdf59bc7cc0884027167c21bb143a40197',
   },
@@ -50,7 +61,12 @@ const VECTORS: Vector[] = [
     signedHeaders: 'host;my-header1;my-header2;x-amz-date',
     signature: 'acc3ed3afb60bb290fc8d2dd0098b9911fcaa05412b367055dee359757a9c736',
   },
-  { name: 'post-vanilla', method: 'POST', signedHeaders: 'host;x-amz-date', signature: '5da7c1a2acd57cee7505fc6676e4e544621c30862966e37dddb68e92efbe5d6b' },
+  {
+    name: 'post-vanilla',
+    method: 'POST',
+    signedHeaders: 'host;x-amz-date',
+    signature: '5da7c1a2acd57cee7505fc6676e4e544621c30862966e37dddb68e92efbe5d6b',
+  },
   {
     name: 'post-vanilla-query',
     method: 'POST',
@@ -72,7 +88,12 @@ function vectorRequest(vector: Vector, signature = vector.signature): SignedHttp
   const authorization =
     `AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, ` +
     `SignedHeaders=${vector.signedHeaders}, Signature=${signature}`;
-  const headers = { host: 'example.amazonaws.com', 'x-amz-date': SUITE_DATE, ...vector.headers, authorization };
+  const headers = {
+    host: 'example.amazonaws.com',
+    'x-amz-date': SUITE_DATE,
+    ...vector.headers,
+    authorization,
+  };
   return {
     method: vector.method,
     path: vector.path ?? '/',
@@ -121,21 +142,35 @@ describe('SigV4 verification against the AWS test suite', () => {
 
   it('refuses a form body changed after signing', async () => {
     const request = vectorRequest(VECTORS[6]!);
-    assert.equal(await refusal(verifySignature({ ...request, body: Buffer.from('Param1=value2') }, suiteOptions)), 'AuthFailure');
+    assert.equal(
+      await refusal(
+        verifySignature({ ...request, body: Buffer.from('Param1=value2') }, suiteOptions),
+      ),
+      'AuthFailure',
+    );
   });
 });
 
 describe('SigV4 verification rules', () => {
-  const key = { accessKeyId: 'AKIAIMDSDTESTKEY0001', secretAccessKey: randomBytes(30).toString('base64') };
+  const key = {
+    accessKeyId: 'AKIAIMDSDTESTKEY0001',
+    secretAccessKey: randomBytes(30).toString('base64'),
+  };
   const nowMs = Date.UTC(2026, 0, 15, 10, 0, 0);
   const options: VerifyOptions<typeof key> = {
     service: 'ec2',
     nowMs,
-    findSecret: (accessKeyId, sessionToken) => (accessKeyId === key.accessKeyId && sessionToken === undefined ? key : undefined),
+    findSecret: (accessKeyId, sessionToken) =>
+      accessKeyId === key.accessKeyId && sessionToken === undefined ? key : undefined,
   };
 
   async function signed(
-    overrides: { secretAccessKey?: string; signingDateMs?: number; service?: string; body?: string } = {},
+    overrides: {
+      secretAccessKey?: string;
+      signingDateMs?: number;
+      service?: string;
+      body?: string;
+    } = {},
   ): Promise<SignedHttpRequest> {
     const signer = new SignatureV4({
       service: overrides.service ?? 'ec2',
@@ -152,12 +187,17 @@ describe('SigV4 verification rules', () => {
         hostname: '127.0.0.1',
         path: '/',
         query: {},
-        headers: { host: '127.0.0.1:1339', 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' },
+        headers: {
+          host: '127.0.0.1:1339',
+          'content-type': 'application/x-www-form-urlencoded; charset=utf-8',
+        },
         body,
       },
       { signingDate: new Date(overrides.signingDateMs ?? nowMs) },
     );
-    const headers = Object.fromEntries(Object.entries(request.headers).map(([name, value]) => [name, [String(value)]]));
+    const headers = Object.fromEntries(
+      Object.entries(request.headers).map(([name, value]) => [name, [String(value)]]),
+    );
     return { method: 'POST', path: '/', query: {}, headers, body: Buffer.from(body) };
   }
 
@@ -171,49 +211,88 @@ describe('SigV4 verification rules', () => {
     await verifySignature(await signed({ signingDateMs: nowMs + 14 * 60_000 }), options);
   });
 
-  const REFUSALS: Array<{ name: string; code: string; request: () => Promise<SignedHttpRequest> }> = [
-    { name: 'a wrong secret key', code: 'AuthFailure', request: () => signed({ secretAccessKey: randomBytes(30).toString('base64') }) },
-    { name: 'a signature 16 minutes old', code: 'RequestExpired', request: () => signed({ signingDateMs: nowMs - 16 * 60_000 }) },
-    { name: 'a signature 16 minutes ahead', code: 'RequestExpired', request: () => signed({ signingDateMs: nowMs + 16 * 60_000 }) },
-    { name: 'a scope for another service', code: 'AuthFailure', request: () => signed({ service: 'sts' }) },
-    {
-      name: 'an unknown access key id',
-      code: 'AuthFailure',
-      request: async () => rewriteAuthorization(await signed(), (text) => text.replace(key.accessKeyId, 'AKIAIMDSDTESTKEY0002')),
-    },
-    {
-      name: 'a session token the key does not take',
-      code: 'AuthFailure',
-      request: async () => withHeader(await signed(), 'x-amz-security-token', 'c2Vzc2lvbg=='),
-    },
-    { name: 'no Authorization header', code: 'MissingAuthenticationToken', request: async () => withoutHeader(await signed(), 'authorization') },
-    {
-      name: 'an Authorization header of another scheme',
-      code: 'IncompleteSignature',
-      request: async () => withHeader(await signed(), 'authorization', 'Basic dXNlcjpwYXNz'),
-    },
-    {
-      name: 'a signature that does not cover the host',
-      code: 'IncompleteSignature',
-      request: async () => rewriteAuthorization(await signed(), (text) => text.replace('content-type;host;', 'content-type;')),
-    },
-    { name: 'a request without X-Amz-Date', code: 'IncompleteSignature', request: async () => withoutHeader(await signed(), 'x-amz-date') },
-    {
-      name: 'an X-Amz-Content-SHA256 that is not the body hash',
-      code: 'AuthFailure',
-      request: async () => withHeader(await signed(), 'x-amz-content-sha256', '0'.repeat(64)),
-    },
-    {
-      name: 'a body replayed with other parameters',
-      code: 'AuthFailure',
-      request: async () => ({ ...(await signed()), body: Buffer.from('Action=DescribeInstances&Version=2016-11-15&InstanceId.1=i-0123456789abcdef0') }),
-    },
-    {
-      name: 'a query string added after signing',
-      code: 'AuthFailure',
-      request: async () => ({ ...(await signed()), query: { Action: 'ModifyInstanceMetadataOptions' } }),
-    },
-  ];
+  const REFUSALS: Array<{ name: string; code: string; request: () => Promise<SignedHttpRequest> }> =
+    [
+      {
+        name: 'a wrong secret key',
+        code: 'AuthFailure',
+        request: () => signed({ secretAccessKey: randomBytes(30).toString('base64') }),
+      },
+      {
+        name: 'a signature 16 minutes old',
+        code: 'RequestExpired',
+        request: () => signed({ signingDateMs: nowMs - 16 * 60_000 }),
+      },
+      {
+        name: 'a signature 16 minutes ahead',
+        code: 'RequestExpired',
+        request: () => signed({ signingDateMs: nowMs + 16 * 60_000 }),
+      },
+      {
+        name: 'a scope for another service',
+        code: 'AuthFailure',
+        request: () => signed({ service: 'sts' }),
+      },
+      {
+        name: 'an unknown access key id',
+        code: 'AuthFailure',
+        request: async () =>
+          rewriteAuthorization(await signed(), (text) =>
+            text.replace(key.accessKeyId, 'AKIAIMDSDTESTKEY0002'),
+          ),
+      },
+      {
+        name: 'a session token the key does not take',
+        code: 'AuthFailure',
+        request: async () => withHeader(await signed(), 'x-amz-security-token', 'c2Vzc2lvbg=='),
+      },
+      {
+        name: 'no Authorization header',
+        code: 'MissingAuthenticationToken',
+        request: async () => withoutHeader(await signed(), 'authorization'),
+      },
+      {
+        name: 'an Authorization header of another scheme',
+        code: 'IncompleteSignature',
+        request: async () => withHeader(await signed(), 'authorization', 'Basic dXNlcjpwYXNz'),
+      },
+      {
+        name: 'a signature that does not cover the host',
+        code: 'IncompleteSignature',
+        request: async () =>
+          rewriteAuthorization(await signed(), (text) =>
+            text.replace('content-type;host;', 'content-type;'),
+          ),
+      },
+      {
+        name: 'a request without X-Amz-Date',
+        code: 'IncompleteSignature',
+        request: async () => withoutHeader(await signed(), 'x-amz-date'),
+      },
+      {
+        name: 'an X-Amz-Content-SHA256 that is not the body hash',
+        code: 'AuthFailure',
+        request: async () => withHeader(await signed(), 'x-amz-content-sha256', '0'.repeat(64)),
+      },
+      {
+        name: 'a body replayed with other parameters',
+        code: 'AuthFailure',
+        request: async () => ({
+          ...(await signed()),
+          body: Buffer.from(
+            'Action=DescribeInstances&Version=2016-11-15&InstanceId.1=i-0123456789abcdef0',
+          ),
+        }),
+      },
+      {
+        name: 'a query string added after signing',
+        code: 'AuthFailure',
+        request: async () => ({
+          ...(await signed()),
+          query: { Action: 'ModifyInstanceMetadataOptions' },
+        }),
+      },
+    ];
 
   for (const { name, code, request } of REFUSALS) {
     it(`refuses ${name} with ${code}`, async () => {
@@ -232,6 +311,9 @@ function withoutHeader(request: SignedHttpRequest, name: string): SignedHttpRequ
   return { ...request, headers };
 }
 
-function rewriteAuthorization(request: SignedHttpRequest, rewrite: (text: string) => string): SignedHttpRequest {
+function rewriteAuthorization(
+  request: SignedHttpRequest,
+  rewrite: (text: string) => string,
+): SignedHttpRequest {
   return withHeader(request, 'authorization', rewrite(request.headers['authorization']![0]!));
 }

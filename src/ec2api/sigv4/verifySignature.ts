@@ -61,9 +61,15 @@ export async function verifySignature<T extends SigningSecret>(
   const header = single(request.headers, 'authorization');
   if (header === undefined) {
     if (request.query['X-Amz-Algorithm'] !== undefined) {
-      throw new Ec2ApiError('AuthFailure', 'imdsd accepts SigV4 in the Authorization header only, not presigned URLs');
+      throw new Ec2ApiError(
+        'AuthFailure',
+        'imdsd accepts SigV4 in the Authorization header only, not presigned URLs',
+      );
     }
-    throw new Ec2ApiError('MissingAuthenticationToken', 'The request must be signed with AWS Signature Version 4');
+    throw new Ec2ApiError(
+      'MissingAuthenticationToken',
+      'The request must be signed with AWS Signature Version 4',
+    );
   }
 
   const authorization = parseAuthorizationHeader(header);
@@ -74,12 +80,29 @@ export async function verifySignature<T extends SigningSecret>(
 
   const sessionToken = single(request.headers, SECURITY_TOKEN);
   const key = options.findSecret(authorization.accessKeyId, sessionToken);
-  if (key === undefined) throw authFailure('the access key id, or its session token, is not one imdsd issued or was given');
+  if (key === undefined) {
+    throw authFailure(
+      'the access key id, or its session token, is not one imdsd issued or was given',
+    );
+  }
 
-  const expected = await recomputeSignature(request, authorization, signingDate, key.secretAccessKey, sessionToken);
-  if (!sameSignature(expected, authorization)) throw authFailure('the signature does not match the request');
+  const expected = await recomputeSignature(
+    request,
+    authorization,
+    signingDate,
+    key.secretAccessKey,
+    sessionToken,
+  );
+  if (!sameSignature(expected, authorization)) {
+    throw authFailure('the signature does not match the request');
+  }
 
-  return { key, accessKeyId: authorization.accessKeyId, region: authorization.scope.region, sessionToken };
+  return {
+    key,
+    accessKeyId: authorization.accessKeyId,
+    region: authorization.scope.region,
+    sessionToken,
+  };
 }
 
 function requireSignedHeaders(request: SignedHttpRequest, authorization: SigV4Authorization): void {
@@ -90,13 +113,20 @@ function requireSignedHeaders(request: SignedHttpRequest, authorization: SigV4Au
   }
   for (const name of authorization.signedHeaders) {
     if (request.headers[name] === undefined) {
-      throw new Ec2ApiError('IncompleteSignature', `signed header ${name} is missing from the request`);
+      throw new Ec2ApiError(
+        'IncompleteSignature',
+        `signed header ${name} is missing from the request`,
+      );
     }
   }
 }
 
 /** X-Amz-Date is `YYYYMMDDTHHMMSSZ`; its day is the scope's day; it is within 15 minutes of now. */
-function checkDate(request: SignedHttpRequest, authorization: SigV4Authorization, options: VerifyOptions<SigningSecret>): Date {
+function checkDate(
+  request: SignedHttpRequest,
+  authorization: SigV4Authorization,
+  options: VerifyOptions<SigningSecret>,
+): Date {
   const text = single(request.headers, AMZ_DATE) ?? '';
   const match = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(text);
   if (!match) throw new Ec2ApiError('IncompleteSignature', 'X-Amz-Date must be YYYYMMDDTHHMMSSZ');
@@ -104,22 +134,33 @@ function checkDate(request: SignedHttpRequest, authorization: SigV4Authorization
   const [, year, month, day, hours, minutes, seconds] = match.map(Number) as number[];
   const signingDate = new Date(Date.UTC(year!, month! - 1, day!, hours!, minutes!, seconds!));
   if (authorization.scope.date !== text.slice(0, 8)) {
-    throw authFailure(`the credential scope date ${authorization.scope.date} is not the X-Amz-Date day`);
+    throw authFailure(
+      `the credential scope date ${authorization.scope.date} is not the X-Amz-Date day`,
+    );
   }
 
   const skewMs = Math.abs(options.nowMs - signingDate.getTime());
   if (skewMs > (options.maxSkewMs ?? MAX_CLOCK_SKEW_MS)) {
     const now = new Date(options.nowMs).toISOString();
-    throw new Ec2ApiError('RequestExpired', `Request has expired: signed at ${signingDate.toISOString()}, now ${now}`);
+    throw new Ec2ApiError(
+      'RequestExpired',
+      `Request has expired: signed at ${signingDate.toISOString()}, now ${now}`,
+    );
   }
   return signingDate;
 }
 
 function checkScope(authorization: SigV4Authorization, service: string): void {
   const { scope } = authorization;
-  if (scope.service !== service) throw authFailure(`the credential should be scoped to service '${service}'`);
-  if (scope.terminator !== 'aws4_request') throw authFailure("the credential scope must end in 'aws4_request'");
-  if (!/^[a-z0-9-]{1,32}$/.test(scope.region)) throw authFailure('the credential scope region is not a region name');
+  if (scope.service !== service) {
+    throw authFailure(`the credential should be scoped to service '${service}'`);
+  }
+  if (scope.terminator !== 'aws4_request') {
+    throw authFailure("the credential scope must end in 'aws4_request'");
+  }
+  if (!/^[a-z0-9-]{1,32}$/.test(scope.region)) {
+    throw authFailure('the credential scope region is not a region name');
+  }
 }
 
 /**
@@ -141,18 +182,30 @@ async function recomputeSignature(
   sessionToken: string | undefined,
 ): Promise<SigV4Authorization> {
   const headers: Record<string, string> = {};
-  for (const name of authorization.signedHeaders) headers[name] = (request.headers[name] ?? []).join(',');
+  for (const name of authorization.signedHeaders)
+    headers[name] = (request.headers[name] ?? []).join(',');
 
   const { accessKeyId, scope } = authorization;
   const signer = new SignatureV4({
     service: scope.service,
     region: scope.region,
-    credentials: sessionToken === undefined ? { accessKeyId, secretAccessKey } : { accessKeyId, secretAccessKey, sessionToken },
+    credentials:
+      sessionToken === undefined
+        ? { accessKeyId, secretAccessKey }
+        : { accessKeyId, secretAccessKey, sessionToken },
     sha256: NodeSha256,
     applyChecksum: false,
   });
   const signed = await signer.sign(
-    { method: request.method, protocol: 'http:', hostname: 'imdsd', path: request.path, query: request.query, headers, body: request.body },
+    {
+      method: request.method,
+      protocol: 'http:',
+      hostname: 'imdsd',
+      path: request.path,
+      query: request.query,
+      headers,
+      body: request.body,
+    },
     { signingDate, signableHeaders: new Set(authorization.signedHeaders) },
   );
   return parseAuthorizationHeader(String(signed.headers['authorization']));
@@ -160,8 +213,12 @@ async function recomputeSignature(
 
 /** Same signed header list and, in constant time, the same signature. */
 function sameSignature(expected: SigV4Authorization, given: SigV4Authorization): boolean {
-  const sameHeaders = expected.signedHeaders.join(';') === [...given.signedHeaders].sort().join(';');
-  const signaturesMatch = timingSafeEqual(Buffer.from(expected.signature, 'hex'), Buffer.from(given.signature, 'hex'));
+  const sameHeaders =
+    expected.signedHeaders.join(';') === [...given.signedHeaders].sort().join(';');
+  const signaturesMatch = timingSafeEqual(
+    Buffer.from(expected.signature, 'hex'),
+    Buffer.from(given.signature, 'hex'),
+  );
   return sameHeaders && signaturesMatch;
 }
 
@@ -172,5 +229,8 @@ function single(headers: SignedHttpRequest['headers'], name: string): string | u
 
 /** EC2's AuthFailure, with the reason appended so a user can fix the client. */
 function authFailure(reason: string): Ec2ApiError {
-  return new Ec2ApiError('AuthFailure', `imdsd was not able to validate the provided access credentials: ${reason}`);
+  return new Ec2ApiError(
+    'AuthFailure',
+    `imdsd was not able to validate the provided access credentials: ${reason}`,
+  );
 }
