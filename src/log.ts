@@ -45,6 +45,7 @@ export const ALLOWED_LOG_FIELDS: ReadonlySet<string> = new Set([
   'action',
   'principal',
   'ec2Code',
+  'administratorKeys',
 ]);
 
 /** Second guard: these paths are censored even if a field above ever carries them. */

@@ -42,9 +42,10 @@ export async function startControlApi(options: ControlApiOptions): Promise<Bound
   });
 
   const bound = await listen(parseListenAddress(config.apiListen) as ListenAddress, front);
+  const administratorKeys = config.api.credentials.length;
   logger.info(
-    { listen: formatListenAddress(bound.address), count: config.api.credentials.length },
-    'control API listening (count: administrator keys)',
+    { listen: formatListenAddress(bound.address), administratorKeys },
+    'control API listening',
   );
   return bound;
 }
