@@ -59,6 +59,7 @@ async function startAgainstSts(setup: Setup = {}) {
   const logs = captureLogs();
   const config = configSchema.parse({
     listen: ['127.0.0.1:0'],
+    apiListen: '127.0.0.1:0',
     state: ':memory:',
     instances: [
       {

@@ -18,6 +18,7 @@ afterEach(async () => {
 function configWith(roles: ConfigInput['roles']) {
   return configSchema.parse({
     listen: ['127.0.0.1:0'],
+    apiListen: '127.0.0.1:0',
     state: ':memory:',
     instances: [
       { instanceId: 'i-00000000000000001', iamRole: 'pinned', clients: ['127.0.0.1/32'] },

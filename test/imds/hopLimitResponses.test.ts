@@ -27,6 +27,7 @@ async function serve(hopLimit: HopLimitControl): Promise<{ running: RunningImdsd
   const config = configSchema.parse(
     withDefaultInstance({
       listen: ['127.0.0.1:0'],
+      apiListen: '127.0.0.1:0',
       state: ':memory:',
       instances: [
         { instanceId: 'i-0123456789abcdef0', metadataOptions: { httpPutResponseHopLimit: HOP_LIMIT } },
