@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
+import { botocorePython } from '../support/awsClients.ts';
 import { fetchToken, send } from '../support/rawHttp.ts';
 import { startTestServer, type TestServer } from '../support/startTestServer.ts';
 
@@ -107,7 +108,9 @@ for (const httpTokens of ['optional', 'required'] as const) {
     });
 
     it('botocore InstanceMetadataFetcher gets the IMDSv2 credentials', async () => {
-      const { stdout } = await run('python3', ['-c', BOTOCORE_SCRIPT], { env: clientEnv(server.baseUrl) });
+      const python = botocorePython();
+      assert.ok(python, 'a python3 with botocore');
+      const { stdout } = await run(python, ['-c', BOTOCORE_SCRIPT], { env: clientEnv(server.baseUrl) });
       const credentials = JSON.parse(stdout) as { role_name: string; access_key: string; secret_key: string; token: string };
       assert.equal(credentials.role_name, ROLE);
       assert.equal(credentials.access_key, expected.AccessKeyId);

@@ -131,7 +131,7 @@ export function pythonClientsUnavailable(): string | undefined {
 let foundPython: string | undefined | null = null;
 
 /** The first python3 with botocore: the one on PATH, else Debian's (package python3-botocore). */
-function botocorePython(): string | undefined {
+export function botocorePython(): string | undefined {
   if (foundPython === null) {
     foundPython = ['python3', '/usr/bin/python3'].find((python) =>
       succeeds(python, ['-c', 'import botocore.utils']),
