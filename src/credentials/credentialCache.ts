@@ -1,6 +1,6 @@
 import { ImdsdError, isImdsdError } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import { systemClock, MAX_TIMER_DELAY_MS, type Clock, type Timer } from './clock.ts';
+import { systemClock, MAX_TIMER_DELAY_MS, type Clock, type Timer } from '../clock.ts';
 import {
   formatImdsTime,
   type CredentialRequest,

@@ -1,5 +1,5 @@
 import { ImdsdError } from '../errors.ts';
-import { systemClock, type Clock } from './clock.ts';
+import { systemClock, type Clock } from '../clock.ts';
 
 /**
  * A token bucket for calls to STS, shared by every assume-role source of one imdsd. A restart

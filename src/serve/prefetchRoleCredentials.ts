@@ -1,4 +1,4 @@
-import type { Clock } from '../credentials/clock.ts';
+import type { Clock } from '../clock.ts';
 import type { CredentialRequest } from '../credentials/roleCredentials.ts';
 import type { RoleSources } from '../credentials/roleSources.ts';
 import type { InstanceDirectory } from '../instances/instanceDirectory.ts';

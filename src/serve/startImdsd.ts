@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Config } from '../config/schema.ts';
-import { systemClock, type Clock } from '../credentials/clock.ts';
+import { systemClock, type Clock } from '../clock.ts';
 import { CredentialCache } from '../credentials/credentialCache.ts';
 import { createCredentialMinter, type CredentialMinter } from '../credentials/mintedCredentials.ts';
 import { createRoleSources } from '../credentials/roleSources.ts';
@@ -24,8 +24,7 @@ export interface StartOptions {
   configFile?: string;
   logger: Logger;
   hopLimit?: HopLimitControl;
-  now?: () => number;
-  /** Time and randomness of the credential cache and STS budget; tests inject their own. */
+  /** Time for every part of imdsd, and randomness of the credential cache; tests inject their own. */
   clock?: Clock;
   random?: () => number;
   /** Where static roles' `*Env` keys are read; process.env by default. */
@@ -79,13 +78,13 @@ export async function startImdsd(options: StartOptions): Promise<RunningImdsd> {
       tokenKeys: loadTokenKeyRing(store),
       hopLimit,
       logger,
-      ...(options.now === undefined ? {} : { now: options.now }),
+      now: clock.now,
     });
 
     for (const text of config.listen) {
       listeners.push(await listen(parseListenAddress(text) as ListenAddress, front));
     }
-    api = await startControlApi({ config, instances, store, minter, logger, ...(options.now === undefined ? {} : { now: options.now }) });
+    api = await startControlApi({ config, instances, store, minter, logger, now: clock.now });
 
     logStarted(logger, config, instances, listeners, hopLimit, store);
     const waitMs = config.credentials.startupWaitSeconds * 1000;

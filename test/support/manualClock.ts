@@ -1,4 +1,4 @@
-import type { Clock, Timer } from '../../src/credentials/clock.ts';
+import type { Clock, Timer } from '../../src/clock.ts';
 
 interface PendingTimer {
   atMs: number;

@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import { configSchema, type ConfigInput } from '../../src/config/schema.ts';
 import { withDefaultInstance } from '../../src/config/defaults.ts';
+import { systemClock } from '../../src/clock.ts';
 import { createLogger } from '../../src/log.ts';
 import { formatListenAddress } from '../../src/net/address.ts';
 import { startImdsd, type RunningImdsd, type StartOptions } from '../../src/serve/startImdsd.ts';
@@ -22,7 +23,7 @@ export interface TestServer {
  */
 export async function startTestServer(
   input: ConfigInput = {},
-  extra: Partial<Pick<StartOptions, 'now' | 'hopLimit'>> = {},
+  extra: Partial<Pick<StartOptions, 'hopLimit'>> & { now?: () => number } = {},
 ): Promise<TestServer> {
   const config = configSchema.parse(
     withDefaultInstance({ listen: ['127.0.0.1:0'], apiListen: '127.0.0.1:0', state: ':memory:', logLevel: 'debug', ...input }),
@@ -37,7 +38,9 @@ export async function startTestServer(
   });
   const logger = createLogger({ level: config.logLevel, destination });
 
-  const running = await startImdsd({ config, logger, ...extra });
+  const { now, ...rest } = extra;
+  const clock = now === undefined ? systemClock : { ...systemClock, now };
+  const running = await startImdsd({ config, logger, clock, ...rest });
   const first = running.imdsAddresses[0]!;
   return {
     running,

@@ -1,6 +1,6 @@
 /**
- * Time as the credential cache sees it. It is injected so that tests drive refresh-ahead,
- * jitter and backoff with a manual clock instead of sleeping.
+ * Time as imdsd sees it: token and credential expiry, signature skew, refresh-ahead, jitter and
+ * backoff. It is injected so that tests move time with a manual clock instead of sleeping.
  */
 export interface Clock {
   now(): number;
