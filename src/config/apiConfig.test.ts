@@ -1,33 +1,15 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { ImdsdError } from '../errors.ts';
+import { configFiles, imdsdErrorOf } from '../../test/support/configFiles.ts';
 import { loadConfig } from './load.ts';
 
 /** The control API's keys in the configuration: apiListen, api.credentials, roles.*.policy. */
 
-const directory = mkdtempSync(join(tmpdir(), 'imdsd-api-config-'));
-after(() => rmSync(directory, { recursive: true, force: true }));
-
-let fileCount = 0;
-function configFile(yaml: string): string {
-  const path = join(directory, `config-${fileCount++}.yaml`);
-  writeFileSync(path, yaml);
-  return path;
-}
-
-function loadError(action: () => unknown): ImdsdError {
-  try {
-    action();
-  } catch (error) {
-    assert.ok(error instanceof ImdsdError, `expected an ImdsdError, got ${String(error)}`);
-    return error;
-  }
-  assert.fail('expected loading to fail');
-}
+const files = configFiles('imdsd-api-config-');
+after(() => files.remove());
+const configFile = (yaml: string): string => files.write(yaml);
+const loadError = imdsdErrorOf;
 
 const secret = (): string => randomBytes(30).toString('base64');
 

@@ -1,30 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { ImdsdError } from '../errors.ts';
+import { configFiles, imdsdErrorOf } from '../../test/support/configFiles.ts';
 import { loadConfig } from './load.ts';
 
-const directory = mkdtempSync(join(tmpdir(), 'imdsd-config-'));
-after(() => rmSync(directory, { recursive: true, force: true }));
-
-let fileCount = 0;
-function configFile(yaml: string): string {
-  const path = join(directory, `config-${fileCount++}.yaml`);
-  writeFileSync(path, yaml);
-  return path;
-}
-
-function loadError(action: () => unknown): ImdsdError {
-  try {
-    action();
-  } catch (error) {
-    assert.ok(error instanceof ImdsdError, `expected an ImdsdError, got ${String(error)}`);
-    return error;
-  }
-  assert.fail('expected loading to fail');
-}
+const files = configFiles('imdsd-config-');
+after(() => files.remove());
+const configFile = (yaml: string): string => files.write(yaml);
+const loadError = imdsdErrorOf;
 
 describe('configuration', () => {
   it('with nothing given, serves one default instance with a minted role on 127.0.0.1:1338', () => {
@@ -113,7 +95,7 @@ instances:
   });
 
   it('reports an unreadable or malformed file as such', () => {
-    assert.equal(loadError(() => loadConfig({ config: join(directory, 'absent.yaml') }, {})).code, 'CONFIG_FILE_UNREADABLE');
+    assert.equal(loadError(() => loadConfig({ config: files.path('absent.yaml') }, {})).code, 'CONFIG_FILE_UNREADABLE');
     assert.equal(loadError(() => loadConfig({ config: configFile('listen: [unclosed') }, {})).code, 'CONFIG_FILE_UNREADABLE');
     assert.equal(loadError(() => loadConfig({ config: configFile('- a list') }, {})).code, 'CONFIG_FILE_UNREADABLE');
   });

@@ -3,7 +3,6 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import {
   DescribeInstancesCommand,
   EC2Client,
-  EC2ServiceException,
   ModifyInstanceMetadataOptionsCommand,
   type DescribeInstancesCommandInput,
   type Instance,
@@ -17,6 +16,7 @@ import {
   type SignOptions,
   type SigningKeys,
 } from '../support/ec2Requests.ts';
+import { sdkRefusal } from '../support/ec2Requests.ts';
 import { fetchToken, send } from '../support/rawHttp.ts';
 import { startTestServer, type TestServer } from '../support/startTestServer.ts';
 
@@ -84,18 +84,6 @@ async function describeInstance(instanceId = INSTANCE): Promise<Instance> {
   const instance = output.Reservations?.[0]?.Instances?.[0];
   assert.ok(instance, `DescribeInstances returned ${instanceId}`);
   return instance;
-}
-
-async function sdkRefusal(
-  promise: Promise<unknown>,
-): Promise<{ code: string; status: number | undefined; message: string }> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof EC2ServiceException, `expected an EC2 error, got ${String(error)}`);
-    return { code: error.name, status: error.$metadata.httpStatusCode, message: error.message };
-  }
-  assert.fail('the request succeeded');
 }
 
 // The SDK marks the credential objects it is given (`$source`), hence copies everywhere.

@@ -3,11 +3,10 @@ import { describe, it } from 'node:test';
 import {
   DescribeInstancesCommand,
   EC2Client,
-  EC2ServiceException,
   ModifyInstanceMetadataOptionsCommand,
 } from '@aws-sdk/client-ec2';
 import type { ConfigInput } from '../../src/config/schema.ts';
-import { errorCode, sendEc2Request, type SigningKeys } from '../support/ec2Requests.ts';
+import { errorCode, sdkRefusal, sendEc2Request, type SigningKeys } from '../support/ec2Requests.ts';
 import { fetchToken, send } from '../support/rawHttp.ts';
 import { startTestServer, type TestServer } from '../support/startTestServer.ts';
 
@@ -103,18 +102,6 @@ function modifyHopLimit(setup: RoleSetup, value: number) {
   );
 }
 
-async function refusal(
-  promise: Promise<unknown>,
-): Promise<{ code: string; status: number | undefined; message: string }> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof EC2ServiceException, `expected an EC2 error, got ${String(error)}`);
-    return { code: error.name, status: error.$metadata.httpStatusCode, message: error.message };
-  }
-  assert.fail('the request succeeded');
-}
-
 const allowModify = (extra: Record<string, unknown> = {}) => ({
   Version: '2012-10-17',
   Statement: [
@@ -139,7 +126,7 @@ describe('role credentials delivered by IMDS', () => {
       Statement: [{ Effect: 'Allow', Action: 'ec2:DescribeInstances', Resource: '*' }],
     });
     try {
-      const denied = await refusal(modifyHopLimit(setup, 2));
+      const denied = await sdkRefusal(modifyHopLimit(setup, 2));
       assert.equal(denied.code, 'UnauthorizedOperation');
       assert.equal(denied.status, 403);
       assert.match(
@@ -165,7 +152,7 @@ describe('role credentials delivered by IMDS', () => {
       await modifyHopLimit(setup, 2);
       assert.equal(hopLimit(setup), 2);
 
-      assert.equal((await refusal(modifyHopLimit(setup, 3))).code, 'UnauthorizedOperation');
+      assert.equal((await sdkRefusal(modifyHopLimit(setup, 3))).code, 'UnauthorizedOperation');
       assert.equal(hopLimit(setup), 2);
     } finally {
       await setup.close();
@@ -186,7 +173,7 @@ describe('role credentials delivered by IMDS', () => {
       ],
     });
     try {
-      const denied = await refusal(
+      const denied = await sdkRefusal(
         setup.ec2.send(
           new ModifyInstanceMetadataOptionsCommand({
             InstanceId: INSTANCE,
@@ -207,7 +194,7 @@ describe('role credentials delivered by IMDS', () => {
   it('of a role without a policy may do nothing, as an EC2 instance role without permissions', async () => {
     const setup = await withRole(undefined);
     try {
-      const denied = await refusal(setup.ec2.send(new DescribeInstancesCommand({})));
+      const denied = await sdkRefusal(setup.ec2.send(new DescribeInstancesCommand({})));
       assert.equal(denied.code, 'UnauthorizedOperation');
       assert.match(denied.message, /role operator has no policy/);
     } finally {
@@ -241,7 +228,7 @@ describe('role credentials delivered by IMDS', () => {
         [INSTANCE],
       );
 
-      const elsewhere = await refusal(
+      const elsewhere = await sdkRefusal(
         setup.ec2.send(
           new ModifyInstanceMetadataOptionsCommand({
             InstanceId: otherAccount,
@@ -261,7 +248,7 @@ describe('role credentials delivered by IMDS', () => {
     });
     const v1 = await withRole(policy, { delivery: 'imdsv1' });
     try {
-      assert.equal((await refusal(modifyHopLimit(v1, 2))).code, 'UnauthorizedOperation');
+      assert.equal((await sdkRefusal(modifyHopLimit(v1, 2))).code, 'UnauthorizedOperation');
     } finally {
       await v1.close();
     }

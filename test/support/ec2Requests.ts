@@ -1,3 +1,5 @@
+import assert from 'node:assert/strict';
+import { EC2ServiceException } from '@aws-sdk/client-ec2';
 import { randomBytes } from 'node:crypto';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { NodeSha256 } from '../../src/ec2api/sigv4/nodeSha256.ts';
@@ -97,4 +99,21 @@ export function errorCode(response: RawResponse): string | undefined {
 export function xmlText(xml: string, name: string): string | undefined {
   const match = new RegExp(`<${name}>([^<]*)</${name}>`).exec(xml);
   return match?.[1];
+}
+
+export interface Ec2Refusal {
+  code: string;
+  status: number | undefined;
+  message: string;
+}
+
+/** The EC2 error an SDK call ended in; fails the test when the call succeeded. */
+export async function sdkRefusal(promise: Promise<unknown>): Promise<Ec2Refusal> {
+  try {
+    await promise;
+  } catch (error) {
+    assert.ok(error instanceof EC2ServiceException, `expected an EC2 error, got ${String(error)}`);
+    return { code: error.name, status: error.$metadata.httpStatusCode, message: error.message };
+  }
+  assert.fail('the request succeeded');
 }
