@@ -172,9 +172,8 @@ describe('the AWS CLI against the control API', () => {
     });
   });
 
-  // TODO(netns): the whole story on real packets (a container two hops away gets no token at
-  // hop limit 1; a host-namespace script raises it with the role credentials; then the
-  // container gets one) belongs in test/network/ with the namespace test bed; the lead adds it.
+  // The same story on real packets, with a container two hops away:
+  // test/network/modifyHopLimitStory.test.ts.
   it('signs with the instance role credentials it finds in IMDS by itself; the role policy decides', async () => {
     await withServer(oneInstance, async (server) => {
       // The instance's own view: an IMDSv2 token and the instance id, as a start-up script gets them.

@@ -29,15 +29,22 @@ export interface ImdsdInNamespace {
   stop(): Promise<void>;
 }
 
+export interface ImdsdInNamespaceOptions {
+  /** `--api-listen`; without it the control API stays on the imds namespace's own loopback. */
+  apiListen?: string;
+}
+
 export async function startImdsdInNamespace(
   network: TestNetwork,
   config: ConfigInput,
+  options: ImdsdInNamespaceOptions = {},
 ): Promise<ImdsdInNamespace> {
   const directory = mkdtempSync(join(tmpdir(), 'imdsd-netns-'));
   const configFile = join(directory, 'imdsd.yaml');
   writeFileSync(configFile, JSON.stringify(config, null, 2)); // JSON is YAML
 
   const listen = IMDS_LISTEN.flatMap((address) => ['--listen', address]);
+  const apiListen = options.apiListen === undefined ? [] : ['--api-listen', options.apiListen];
   const child = network.spawn(
     network.imds,
     [
@@ -49,6 +56,7 @@ export async function startImdsdInNamespace(
       '--config',
       configFile,
       ...listen,
+      ...apiListen,
       '--state',
       ':memory:',
       '--log-level',

@@ -51,6 +51,11 @@ export interface RunOptions {
 
 export interface TestNetwork {
   readonly imds: string;
+  /**
+   * The imds namespace's own address on its link to the host (10.213.0.2, fd00:213:0::2): where
+   * a listener other than IMDS (the control API) is reached from the host and the containers.
+   */
+  readonly imdsLink: NamespaceAddress;
   readonly host: NamespaceAddress;
   readonly containers: ReadonlyMap<string, NamespaceAddress>;
   container(name: string): NamespaceAddress;
@@ -81,6 +86,7 @@ export async function createTestNetwork(options: { containers: string[] }): Prom
 
   const prefix = `${NAME_PREFIX}${process.pid}-${networksCreated++}-`;
   const imds = `${prefix}imds`;
+  const imdsLink = link(imds, 0, 2);
   const host = link(`${prefix}host`, 0, 1);
   const containers = new Map(
     options.containers.map((name, index) => [name, link(`${prefix}${name}`, index + 1, 2)]),
@@ -107,6 +113,7 @@ export async function createTestNetwork(options: { containers: string[] }): Prom
 
   return {
     imds,
+    imdsLink,
     host,
     containers,
     container(name) {
