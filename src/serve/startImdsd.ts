@@ -78,13 +78,13 @@ export async function startImdsd(options: StartOptions): Promise<RunningImdsd> {
       tokenKeys: loadTokenKeyRing(store),
       hopLimit,
       logger,
-      now: clock.now,
+      now: () => clock.now(),
     });
 
     for (const text of config.listen) {
       listeners.push(await listen(parseListenAddress(text) as ListenAddress, front));
     }
-    api = await startControlApi({ config, instances, store, minter, logger, now: clock.now });
+    api = await startControlApi({ config, instances, store, minter, logger, now: () => clock.now() });
 
     logStarted(logger, config, instances, listeners, hopLimit, store);
     const waitMs = config.credentials.startupWaitSeconds * 1000;
