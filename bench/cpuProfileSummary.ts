@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 interface ProfileNode {
   id: number;
   callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
 }
 
 interface CpuProfile {
@@ -29,19 +30,37 @@ const top = Number(topText ?? 25);
 const byId = new Map(profile.nodes.map((node) => [node.id, node]));
 const selfUs = new Map<string, number>();
 const fileUs = new Map<string, number>();
+const nodeSelfUs = new Map<number, number>();
 let totalUs = 0;
+
+const whereOf = (node: ProfileNode): string =>
+  node.callFrame.url === '' ? '(native)' : node.callFrame.url.replace(/^.*\/(node_modules|dist|src)\//, '$1/');
+const nameOf = (node: ProfileNode): string =>
+  `${node.callFrame.functionName || '(anonymous)'}  ${whereOf(node)}:${node.callFrame.lineNumber + 1}`;
 
 profile.samples.forEach((id, index) => {
   const node = byId.get(id);
   const delta = profile.timeDeltas[index] ?? 0;
   if (node === undefined) return;
-  const frame = node.callFrame;
-  const where = frame.url === '' ? '(native)' : frame.url.replace(/^.*\/(node_modules|dist|src)\//, '$1/');
-  const name = `${frame.functionName || '(anonymous)'}  ${where}:${frame.lineNumber + 1}`;
-  selfUs.set(name, (selfUs.get(name) ?? 0) + delta);
-  fileUs.set(where, (fileUs.get(where) ?? 0) + delta);
+  selfUs.set(nameOf(node), (selfUs.get(nameOf(node)) ?? 0) + delta);
+  fileUs.set(whereOf(node), (fileUs.get(whereOf(node)) ?? 0) + delta);
+  nodeSelfUs.set(id, (nodeSelfUs.get(id) ?? 0) + delta);
   totalUs += delta;
 });
+
+// Inclusive time of imdsd's own functions (dist/ or src/): their self time plus their callees'.
+const inclusiveUs = new Map<string, number>();
+const subtreeUs = (node: ProfileNode): number =>
+  (node.children ?? []).reduce((sum, child) => sum + subtreeUs(byId.get(child) as ProfileNode), nodeSelfUs.get(node.id) ?? 0);
+const visit = (node: ProfileNode, open: ReadonlySet<string>): void => {
+  const name = nameOf(node);
+  const own = /^(dist|src)\//.test(whereOf(node)) && !open.has(name);
+  if (own) inclusiveUs.set(name, (inclusiveUs.get(name) ?? 0) + subtreeUs(node));
+  const inside = own ? new Set([...open, name]) : open;
+  for (const child of node.children ?? []) visit(byId.get(child) as ProfileNode, inside);
+};
+const root = profile.nodes[0];
+if (root !== undefined) visit(root, new Set());
 
 const print = (title: string, entries: Map<string, number>): void => {
   process.stdout.write(`\n${title}\n`);
@@ -53,3 +72,4 @@ const print = (title: string, entries: Map<string, number>): void => {
 process.stdout.write(`${(totalUs / 1e6).toFixed(2)} s sampled in ${file}\n`);
 print('self time by function', selfUs);
 print('self time by file', fileUs);
+print("inclusive time of imdsd's functions", inclusiveUs);
