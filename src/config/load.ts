@@ -90,7 +90,9 @@ function configError(issues: ZodIssue[], merged: Record<string, unknown>, origin
     const key = formatKeyPath(issue.path);
     const value = valueAt(merged, issue.path);
     const shownValue = value === undefined ? '' : ` = ${JSON.stringify(value)}`;
-    const origin = origins.get(String(issue.path[0] ?? '')) ?? { kind: 'default' };
+    // An unknown top-level key has an empty path: its origin is that of the key itself.
+    const topKey = issue.path[0] ?? (issue.code === 'unrecognized_keys' ? issue.keys[0] : undefined);
+    const origin = origins.get(String(topKey ?? '')) ?? { kind: 'default' };
     return `${key}${shownValue} (${describeOrigin(origin)}): ${describeIssue(issue)}`;
   });
   return new ImdsdError('CONFIG_INVALID', lines.join('\n'));

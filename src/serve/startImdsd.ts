@@ -5,7 +5,7 @@ import { createRoleSources } from '../credentials/roleSources.ts';
 import { loadIdentitySigner, type IdentitySigner } from '../identity/identitySigner.ts';
 import { HOP_LIMIT_NOT_ENFORCED, type HopLimitControl } from '../imds/hopLimit.ts';
 import { createImdsFront } from '../imds/imdsFront.ts';
-import { closeListener, listen, type BoundListener } from '../imds/imdsListener.ts';
+import { closeListener, listen, LISTENER_LIMITS, type BoundListener, type ListenerLimits } from '../imds/imdsListener.ts';
 import { instanceMetadataTree } from '../imds/instanceMetadataTree.ts';
 import { buildInstances } from '../instances/buildInstances.ts';
 import { InstanceDirectory } from '../instances/instanceDirectory.ts';
@@ -20,6 +20,8 @@ export interface StartOptions {
   logger: Logger;
   hopLimit?: HopLimitControl;
   now?: () => number;
+  /** Tighter listener bounds, for tests that should not wait the default deadlines out. */
+  listenerLimits?: Partial<ListenerLimits>;
 }
 
 /** A running `imdsd serve`: what it listens on and how to stop it. */
@@ -60,8 +62,9 @@ export async function startImdsd(options: StartOptions): Promise<RunningImdsd> {
       ...(options.now === undefined ? {} : { now: options.now }),
     });
 
+    const limits = { ...LISTENER_LIMITS, ...options.listenerLimits };
     for (const text of config.listen) {
-      listeners.push(await listen(parseListenAddress(text) as ListenAddress, front));
+      listeners.push(await listen(parseListenAddress(text) as ListenAddress, front, limits));
     }
 
     logStarted(logger, config, instances, listeners, hopLimit, store);
