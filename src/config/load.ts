@@ -1,10 +1,17 @@
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import type * as Yaml from 'yaml';
 import type { ZodIssue } from 'zod';
 import { ImdsdError } from '../errors.ts';
 import { withDefaultInstance } from './defaults.ts';
 import { configSchema, type Config } from './schema.ts';
+
+// The YAML parser is loaded only when a config file is read: it costs some 30 ms of start-up.
+const requireLazily = createRequire(import.meta.url);
+function parseYaml(text: string, options: Yaml.ParseOptions & Yaml.DocumentOptions): unknown {
+  return (requireLazily('yaml') as typeof Yaml).parse(text, options);
+}
 
 /** What the command line says; every field optional. */
 export interface ConfigFlags {

@@ -68,6 +68,8 @@ export async function startImdsd(options: StartOptions): Promise<RunningImdsd> {
     }
 
     logStarted(logger, config, instances, listeners, hopLimit, store);
+    // The identity key, if this state has none yet, is generated once serving has begun.
+    void signer.prepare();
 
     return {
       imdsAddresses: listeners.map((listener) => listener.address),
