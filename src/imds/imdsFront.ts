@@ -116,14 +116,14 @@ function tokenEndpoint(
   options.logger.debug({ instanceId: instance.instanceId, status: 200, path: request.url }, 'token issued');
 }
 
-async function metadata(
+function metadata(
   options: ImdsFrontOptions,
   instance: EmulatedInstance,
   request: IncomingMessage,
   response: ServerResponse,
   segments: string[],
   nowMs: number,
-): Promise<void> {
+): void | Promise<void> {
   const head = request.method === 'HEAD';
   const access = authorize(options, instance, request, nowMs);
   if (access.status === 'forbidden') return sendForbidden(response, nowMs);
@@ -134,9 +134,13 @@ async function metadata(
   const node = tree === undefined ? undefined : findNode(tree, segments, metadataRequest);
   if (node === undefined) return sendNotFound(response, head, nowMs);
 
-  const content =
-    node.kind === 'directory' ? { body: renderListing(node, metadataRequest) } : await node.content(metadataRequest);
-  sendContent(response, content, access.tokenTtlSeconds, head, nowMs);
+  const ttl = access.tokenTtlSeconds;
+  if (node.kind === 'directory') return sendContent(response, { body: renderListing(node, metadataRequest) }, ttl, head, nowMs);
+
+  // Most leaves answer at once; only those that wait on a source (credentials) return a promise.
+  const content = node.content(metadataRequest);
+  if (content instanceof Promise) return content.then((resolved) => sendContent(response, resolved, ttl, head, nowMs));
+  return sendContent(response, content, ttl, head, nowMs);
 }
 
 type Access =
