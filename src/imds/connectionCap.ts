@@ -9,12 +9,23 @@ import type { Socket } from 'node:net';
  * is inside a request, the new connection is refused (closed at once).
  *
  * node's own `server.maxConnections` only refuses new connections, which lets idle ones hold
- * the listener until the header deadline reaps them; it is left unset.
+ * the listener until the head deadline reaps them; it is left unset.
  */
-export function capConnections(server: Server, maxConnections: number): void {
+export interface ConnectionCap {
+  /** True while `socket` is open and has not yet handed a request head to the front. */
+  awaitsRequest(socket: Socket): boolean;
+}
+
+export function capConnections(server: Server, maxConnections: number): ConnectionCap {
   // Insertion order is arrival order: the first entry is the longest-waiting connection.
   const awaitingRequest = new Set<Socket>();
   let open = 0;
+
+  // One shared listener rather than a closure per connection: `this` is the closed socket.
+  function onClose(this: Socket): void {
+    open -= 1;
+    awaitingRequest.delete(this);
+  }
 
   server.on('connection', (socket: Socket) => {
     if (open >= maxConnections) {
@@ -29,13 +40,12 @@ export function capConnections(server: Server, maxConnections: number): void {
 
     open += 1;
     awaitingRequest.add(socket);
-    socket.once('close', () => {
-      open -= 1;
-      awaitingRequest.delete(socket);
-    });
+    socket.on('close', onClose);
   });
 
   server.on('request', (request: IncomingMessage) => {
     awaitingRequest.delete(request.socket);
   });
+
+  return { awaitsRequest: (socket) => awaitingRequest.has(socket) };
 }

@@ -1,5 +1,4 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { isIP } from 'node:net';
 import type { Delivery } from '../credentials/roleCredentials.ts';
 import type { EmulatedInstance } from '../instances/instance.ts';
 import type { InstanceDirectory } from '../instances/instanceDirectory.ts';
@@ -66,7 +65,7 @@ function route(options: ImdsFrontOptions, request: IncomingMessage, response: Se
   const instance = options.instances.forCaller(remoteAddress);
   if (instance === undefined) return sendNotFound(response, head, nowMs);
 
-  if (!reachableOnThisListener(instance, request)) {
+  if (!reachableOnThisListener(instance, remoteAddress)) {
     request.socket.destroy();
     return;
   }
@@ -170,11 +169,12 @@ function authorize(options: ImdsFrontOptions, instance: EmulatedInstance, reques
 
 /**
  * The IPv6 endpoint answers only instances with `httpProtocolIpv6: enabled`; for the others it
- * is as if it did not exist, so the connection is dropped (reference §0).
+ * is as if it did not exist, so the connection is dropped (reference §0). A TCP connection has
+ * one family at both ends, so the caller's address (IPv4-mapped ones already unmapped) tells
+ * which endpoint it reached, without asking the socket for its local address.
  */
-function reachableOnThisListener(instance: EmulatedInstance, request: IncomingMessage): boolean {
-  const localAddress = request.socket.localAddress ?? '';
-  if (isIP(unmapIpv4(localAddress)) !== 6) return true;
+function reachableOnThisListener(instance: EmulatedInstance, remoteAddress: string): boolean {
+  if (!remoteAddress.includes(':')) return true;
   return instance.metadataOptions.httpProtocolIpv6 === 'enabled';
 }
 

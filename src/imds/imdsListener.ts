@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { ImdsdError } from '../errors.ts';
 import { formatListenAddress, type ListenAddress } from '../net/address.ts';
@@ -54,15 +54,13 @@ export async function listen(
     },
     handler,
   );
-  capConnections(server, limits.maxConnections);
+  const cap = capConnections(server, limits.maxConnections);
 
   // A parse error can come after a head was handed to the front (a bad chunk in the body):
   // that request is answered or being answered, so the connection is closed with no second reply.
-  const handedOver = new WeakSet<Socket>();
-  server.on('request', (request: IncomingMessage) => handedOver.add(request.socket));
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
-    if (handedOver.has(socket)) socket.destroy();
-    else answerClientError(error, socket);
+    if (cap.awaitsRequest(socket)) answerClientError(error, socket);
+    else socket.destroy();
   });
 
   await new Promise<void>((resolve, reject) => {
