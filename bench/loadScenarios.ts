@@ -53,7 +53,9 @@ export interface ScenarioResult {
   peakRssBytes: Partial<Record<TargetName, number>>;
 }
 
-const PACING_PROBE_SECONDS = 2;
+const PACING_PROBE_SECONDS = 1;
+const PACING_PROBES = 4;
+const PACING_TOLERANCE = 0.05;
 
 export async function loadScenario(scenario: Scenario, targets: readonly Target[], settings: LoadSettings): Promise<ScenarioResult> {
   const requestsFor = new Map<TargetName, LoadRequest[]>();
@@ -105,9 +107,9 @@ type RunOf = (target: Target, connections: number) => { url: string; requests: L
 
 /**
  * imdsd and the ceiling at `pacedShare` of imdsd's best maximum, on the most connections
- * measured (many callers, each calling now and then). wrk paces with a pause per connection; a
- * short probe measures how long each request keeps its connection busy, and the pause is set
- * so that the two add up to the offered rate.
+ * measured (many callers, each calling now and then). wrk paces with a random pause per
+ * connection between requests; short probes adjust the pause until the rate wrk reaches is
+ * within a few percent of the rate offered.
  */
 async function pacedRun(
   scenario: Scenario,
@@ -124,10 +126,16 @@ async function pacedRun(
 
   const offeredRps = imdsdMax.result.requestsPerSecond * settings.pacedShare;
   const pauseFor = async (target: Target): Promise<number> => {
-    const pauseMs = (connections * 1000) / offeredRps;
-    const probe = await runLoad({ ...runOf(target, connections), durationSeconds: PACING_PROBE_SECONDS, meanDelayMs: pauseMs });
-    const busyMs = Math.max(0, (connections * 1000) / probe.requestsPerSecond - pauseMs);
-    return Math.max(0.05, pauseMs - busyMs);
+    let pauseMs = (connections * 1000) / offeredRps;
+    for (let probe = 0; probe < PACING_PROBES; probe += 1) {
+      const run = { ...runOf(target, connections), durationSeconds: PACING_PROBE_SECONDS, meanDelayMs: pauseMs };
+      const reached = (await runLoad(run)).requestsPerSecond;
+      if (Math.abs(reached - offeredRps) <= offeredRps * PACING_TOLERANCE) break;
+      // Each request holds its connection for the pause plus its own time: scale the pause by
+      // how far the rate reached is from the rate offered, never to nothing.
+      pauseMs = Math.max(0.05, pauseMs * (reached / offeredRps));
+    }
+    return pauseMs;
   };
   const pauses = new Map<TargetName, number>([
     ['imdsd', await pauseFor(imdsd)],

@@ -10,8 +10,9 @@ import { createHmac, randomFillSync, timingSafeEqual } from 'node:crypto';
  *   8..15  nonce             random
  *   16..39 MAC               HMAC-SHA256(key, bytes 0..15 || instance id), first 24 bytes
  *
- * No table of tokens exists: memory stays flat under any token rate, tokens survive a restart
- * (the key ring lives in the state store) and are bound to the instance that issued them.
+ * No table of tokens exists (only a bounded memo of tokens lately verified): memory stays flat
+ * under any token rate, tokens survive a restart (the key ring lives in the state store) and
+ * are bound to the instance that issued them.
  */
 
 export const TOKEN_TTL_MIN_SECONDS = 1;
@@ -75,7 +76,35 @@ function encodeToken(token: Buffer): string {
  */
 const CANONICAL_LAST_CHARACTERS = 'AQgw';
 
+/**
+ * Tokens that verified lately, per key ring: an SDK sends the same token with every request
+ * for up to six hours, and remembering that it verified saves an HMAC per request. Only tokens
+ * whose MAC checked out are kept, with their expiry, which is checked again on every use;
+ * the set is bounded (cleared when full), so memory stays flat whatever the token rate.
+ */
+const VERIFIED_TOKENS_KEPT = 4096;
+const verifiedTokens = new WeakMap<TokenKeyRing, Map<string, number>>();
+
 export function checkSessionToken(ring: TokenKeyRing, instanceId: string, text: string, nowMs: number): TokenCheck {
+  const verified = verifiedTokens.get(ring);
+  const expiresAtSeconds = verified?.get(`${instanceId} ${text}`);
+  if (expiresAtSeconds !== undefined) {
+    return expiresAtSeconds * 1000 <= nowMs ? { valid: false, reason: 'expired' } : { valid: true, expiresAtSeconds };
+  }
+
+  const check = verifySessionToken(ring, instanceId, text, nowMs);
+  if (check.valid) remember(ring, `${instanceId} ${text}`, check.expiresAtSeconds);
+  return check;
+}
+
+function remember(ring: TokenKeyRing, key: string, expiresAtSeconds: number): void {
+  let verified = verifiedTokens.get(ring);
+  if (verified === undefined) verifiedTokens.set(ring, (verified = new Map()));
+  if (verified.size >= VERIFIED_TOKENS_KEPT) verified.clear();
+  verified.set(key, expiresAtSeconds);
+}
+
+function verifySessionToken(ring: TokenKeyRing, instanceId: string, text: string, nowMs: number): TokenCheck {
   if (text.length !== TOKEN_CHARS || !/^[A-Za-z0-9_-]{54}==$/.test(text)) return { valid: false, reason: 'malformed' };
   if (!CANONICAL_LAST_CHARACTERS.includes(text.charAt(TOKEN_CHARS - 3))) return { valid: false, reason: 'malformed' };
 
