@@ -38,7 +38,19 @@ export interface ImdsdTargetOptions {
 /** `imdsd serve` started the way its users start it, printing its address when it listens. */
 export function spawnImdsd(options: ImdsdTargetOptions): ServerProcess {
   const profile = options.cpuProfileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', options.cpuProfileDir];
-  const args = [...profile, IMDSD_BIN, 'serve', '--state', options.state, '--listen', '127.0.0.1:0', '--log-level', 'warn'];
+  const args = [
+    ...profile,
+    IMDSD_BIN,
+    'serve',
+    '--state',
+    options.state,
+    '--listen',
+    '127.0.0.1:0',
+    '--api-listen',
+    '127.0.0.1:0',
+    '--log-level',
+    'warn',
+  ];
   return startProcess(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: serverEnv() });
 }
 

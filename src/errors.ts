@@ -11,6 +11,8 @@ export const ERROR_CODES = {
   LISTEN_FAILED: 'a listener could not bind its address',
   HOP_LIMIT_UNAVAILABLE: 'hop limits cannot be enforced on this machine',
   CREDENTIALS_UNAVAILABLE: 'no valid role credentials could be obtained',
+  API_REQUEST_REFUSED: 'the EC2 control API refused a request (its EC2 error code says why)',
+  API_UNREACHABLE: 'the EC2 control API could not be reached',
   INTERNAL: 'a defect in imdsd',
 } as const;
 

@@ -42,6 +42,10 @@ export const ALLOWED_LOG_FIELDS: ReadonlySet<string> = new Set([
   'instances',
   'roles',
   'count',
+  'action',
+  'principal',
+  'ec2Code',
+  'administratorKeys',
 ]);
 
 /** Second guard: these paths are censored even if a field above ever carries them. */

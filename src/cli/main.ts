@@ -1,5 +1,6 @@
 import { describeError, isImdsdError } from '../errors.ts';
 import { identityCertCommand } from './identityCertCommand.ts';
+import { optionsCommand } from './optionsCommand.ts';
 import { serveCommand } from './serveCommand.ts';
 import { USAGE } from './usage.ts';
 
@@ -12,6 +13,8 @@ export async function main(argv: string[]): Promise<number> {
         return await serveCommand(args);
       case 'identity-cert':
         return identityCertCommand(args);
+      case 'options':
+        return await optionsCommand(args);
       case 'help':
       case '--help':
       case '-h':

@@ -17,6 +17,7 @@ function parseYaml(text: string, options: Yaml.ParseOptions & Yaml.DocumentOptio
 export interface ConfigFlags {
   config?: string;
   listen?: string[];
+  apiListen?: string;
   state?: string;
   logLevel?: string;
 }
@@ -30,6 +31,7 @@ type Origin = { kind: 'flag'; name: string } | { kind: 'env'; name: string } | {
  */
 const OVERRIDABLE_KEYS = [
   { key: 'listen', flag: '--listen', env: 'IMDSD_LISTEN', list: true },
+  { key: 'apiListen', flag: '--api-listen', env: 'IMDSD_API_LISTEN', list: false },
   { key: 'state', flag: '--state', env: 'IMDSD_STATE', list: false },
   { key: 'logLevel', flag: '--log-level', env: 'IMDSD_LOG_LEVEL', list: false },
 ] as const;
@@ -63,10 +65,33 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
     }
   }
 
+  addApiCredentialFromEnv(merged, origins, env);
+
   const result = configSchema.safeParse(withDefaultInstance(merged));
   if (!result.success) throw configError(result.error.issues, merged, origins);
 
   return absoluteFile === undefined ? { config: result.data } : { config: result.data, configFile: absoluteFile };
+}
+
+/**
+ * One administrator key pair of the control API may come from the environment, so nobody has
+ * to write a secret into a file. It is added to those of the file's `api.credentials`.
+ */
+export const API_ACCESS_KEY_ID_ENV = 'IMDSD_API_ACCESS_KEY_ID';
+export const API_SECRET_ACCESS_KEY_ENV = 'IMDSD_API_SECRET_ACCESS_KEY';
+
+function addApiCredentialFromEnv(merged: Record<string, unknown>, origins: Map<string, Origin>, env: NodeJS.ProcessEnv): void {
+  const accessKeyId = nonEmpty(env[API_ACCESS_KEY_ID_ENV]);
+  const secretAccessKey = nonEmpty(env[API_SECRET_ACCESS_KEY_ENV]);
+  if (accessKeyId === undefined && secretAccessKey === undefined) return;
+  if (accessKeyId === undefined || secretAccessKey === undefined) {
+    throw new ImdsdError('CONFIG_INVALID', `set both ${API_ACCESS_KEY_ID_ENV} and ${API_SECRET_ACCESS_KEY_ENV}, or neither`);
+  }
+
+  const api = (merged['api'] ?? {}) as Record<string, unknown>;
+  const fromFile = Array.isArray(api['credentials']) ? (api['credentials'] as unknown[]) : [];
+  merged['api'] = { ...api, credentials: [...fromFile, { accessKeyId, secretAccessKey }] };
+  if (!origins.has('api')) origins.set('api', { kind: 'env', name: API_ACCESS_KEY_ID_ENV });
 }
 
 function readConfigFile(path: string): Record<string, unknown> {
@@ -96,13 +121,19 @@ function configError(issues: ZodIssue[], merged: Record<string, unknown>, origin
   const lines = issues.map((issue) => {
     const key = formatKeyPath(issue.path);
     const value = valueAt(merged, issue.path);
-    const shownValue = value === undefined ? '' : ` = ${JSON.stringify(value)}`;
+    const shownValue = value === undefined || isSecretKey(issue.path) ? '' : ` = ${JSON.stringify(value)}`;
     // An unknown top-level key has an empty path: its origin is that of the key itself.
     const topKey = issue.path[0] ?? (issue.code === 'unrecognized_keys' ? issue.keys[0] : undefined);
     const origin = origins.get(String(topKey ?? '')) ?? { kind: 'default' };
     return `${key}${shownValue} (${describeOrigin(origin)}): ${describeIssue(issue)}`;
   });
   return new ImdsdError('CONFIG_INVALID', lines.join('\n'));
+}
+
+/** Keys whose values an error message must not repeat (a role's static keys). */
+function isSecretKey(path: ReadonlyArray<string | number>): boolean {
+  const key = path[path.length - 1];
+  return key === 'secretAccessKey' || key === 'sessionToken';
 }
 
 function describeIssue(issue: ZodIssue): string {

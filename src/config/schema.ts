@@ -1,8 +1,10 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { policyDocumentSchema } from '../ec2api/policy/policyDocument.ts';
 import { LOG_LEVELS } from '../log.ts';
 import { parseCidr } from '../net/cidr.ts';
 import { parseListenAddress } from '../net/address.ts';
+import { checkRoleSources } from './roleSourceChecks.ts';
 
 /**
  * The one schema for imdsd's configuration. The YAML file, the `IMDSD_*` environment and the
@@ -16,6 +18,7 @@ export const USER_DATA_MAX_BYTES = 16 * 1024;
 export const ROLE_DURATION_MIN_SECONDS = 900;
 export const ROLE_DURATION_MAX_SECONDS = 43_200;
 export const ROLE_DURATION_DEFAULT_SECONDS = 21_600;
+export const API_LISTEN_DEFAULT = '127.0.0.1:1339';
 
 const listenAddress = z.string().superRefine((text, context) => {
   const parsed = parseListenAddress(text);
@@ -89,6 +92,12 @@ export const instanceSchema = z
     }
   });
 
+export const ASSUME_ROLE_DURATION_DEFAULT_SECONDS = 3_600;
+
+const roleName = z.string().regex(/^[\w+=,.@-]{1,64}$/, 'must be an IAM role name');
+const stsName = z.string().regex(/^[\w+=,.@-]{2,64}$/, 'must be 2 to 64 of letters, digits and +=,.@-');
+const environmentVariable = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name');
+
 const durationSeconds = z
   .number()
   .int()
@@ -96,25 +105,94 @@ const durationSeconds = z
   .max(ROLE_DURATION_MAX_SECONDS)
   .default(ROLE_DURATION_DEFAULT_SECONDS);
 
+/** Keys every role has, whatever its source: spread into each source's schema. */
+const roleCommon = {
+  /** The role's IAM policy, enforced by the control API. None allows nothing, as on EC2. */
+  policy: policyDocumentSchema.optional(),
+};
+
 export const mintedRoleSchema = z
   .object({
     source: z.literal('minted'),
     durationSeconds,
+    ...roleCommon,
   })
   .strict();
 
-export const roleSchema = z.discriminatedUnion('source', [mintedRoleSchema]);
+/** Long-term or temporary keys to hand out as they are; from the file or from named variables. */
+export const staticRoleSchema = z
+  .object({
+    source: z.literal('static'),
+    accessKeyId: z.string().regex(/^[A-Z0-9]{16,128}$/, 'must look like ASIA... or AKIA...').optional(),
+    accessKeyIdEnv: environmentVariable.optional(),
+    secretAccessKey: z.string().min(1).optional(),
+    secretAccessKeyEnv: environmentVariable.optional(),
+    sessionToken: z.string().min(1).optional(),
+    sessionTokenEnv: environmentVariable.optional(),
+    expiration: z.string().datetime({ offset: true }).optional(),
+  })
+  .strict();
+
+/** STS AssumeRole, signed with credentials from the SDK's chain or from another role. */
+export const assumeRoleSchema = z
+  .object({
+    source: z.literal('assume-role'),
+    roleArn: z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/, 'must be an IAM role ARN'),
+    externalId: z.string().regex(/^[\w+=,.@:/-]{2,1224}$/, 'must be 2 to 1224 of letters, digits and +=,.@:/-').optional(),
+    roleSessionName: stsName.optional(),
+    durationSeconds: z.number().int().min(ROLE_DURATION_MIN_SECONDS).max(ROLE_DURATION_MAX_SECONDS).default(ASSUME_ROLE_DURATION_DEFAULT_SECONDS),
+    sessionPolicy: z.union([z.string().min(1), z.record(z.unknown())]).optional(),
+    sessionPolicyArns: z.array(z.string().regex(/^arn:aws[a-z-]*:iam::(?:\d{12}|aws):policy\/.+$/, 'must be an IAM policy ARN')).max(10).optional(),
+    sessionTags: z.record(z.string().regex(/^[\p{L}\p{Z}\p{N}_.:/=+@-]{1,128}$/u, 'must be a tag key'), z.string().max(256)).optional(),
+    sourceIdentity: stsName.optional(),
+    stsRegion: z.string().regex(/^[a-z]{2}(?:-[a-z]+)+-\d$/, 'must look like us-west-2').optional(),
+    stsEndpoint: z.string().url().refine((url) => /^https?:\/\//.test(url), 'must be an http or https URL').optional(),
+    profile: z.string().min(1).optional(),
+    sourceRole: roleName.optional(),
+  })
+  .strict();
+
+export const roleSchema = z.discriminatedUnion('source', [mintedRoleSchema, staticRoleSchema, assumeRoleSchema]);
+
+/** How imdsd talks to STS and when `imdsd serve` stops waiting for the first credentials. */
+export const credentialsSettingsSchema = z
+  .object({
+    stsCallsPerSecond: z.number().positive().max(1_000).default(10),
+    stsBurst: z.number().int().min(1).max(10_000).default(20),
+    startupWaitSeconds: z.number().min(0).max(600).default(10),
+  })
+  .strict();
+
+/** Administrator keys of the control API: they may do everything (README "Control API"). */
+export const apiCredentialSchema = z
+  .object({
+    accessKeyId: z.string().regex(/^[A-Z0-9]{16,128}$/, 'must be 16 to 128 upper-case letters and digits'),
+    secretAccessKey: z.string().min(16, 'must be at least 16 characters').max(128, 'must be at most 128 characters'),
+  })
+  .strict();
+
+export const apiSchema = z
+  .object({
+    credentials: z.array(apiCredentialSchema).default([]),
+  })
+  .strict();
 
 export const configSchema = z
   .object({
     listen: z.array(listenAddress).min(1).default(['127.0.0.1:1338']),
+    apiListen: listenAddress.default(API_LISTEN_DEFAULT),
+    api: apiSchema.default({}),
     state: z.string().min(1).optional(),
     logLevel: z.enum(LOG_LEVELS).default('info'),
     instances: z.array(instanceSchema).min(1).optional(),
     roles: z.record(z.string().regex(/^[\w+=,.@-]{1,64}$/, 'must be an IAM role name'), roleSchema).default({}),
+    credentials: credentialsSettingsSchema.default({}),
   })
   .strict()
   .superRefine((config, context) => {
+    checkRoleSources(config.roles, context);
+    checkApiSettings(config, context);
+
     const seenIds = new Set<string>();
     const seenClients = new Map<string, number>();
     config.instances?.forEach((instance, index) => {
@@ -145,8 +223,35 @@ export const configSchema = z
     });
   });
 
+/** The control API never shares the IMDS listener, and each administrator key id is unique. */
+function checkApiSettings(
+  config: { listen: string[]; apiListen: string; api: { credentials: Array<{ accessKeyId: string }> } },
+  context: z.RefinementCtx,
+): void {
+  const api = parseListenAddress(config.apiListen);
+  const clash = config.listen.find((text) => {
+    const imds = parseListenAddress(text);
+    return typeof imds !== 'string' && typeof api !== 'string' && api.port !== 0 && imds.host === api.host && imds.port === api.port;
+  });
+  if (clash !== undefined) {
+    context.addIssue({ code: 'custom', path: ['apiListen'], message: `is also an IMDS listen address; the control API needs its own` });
+  }
+
+  const seenKeys = new Set<string>();
+  config.api.credentials.forEach(({ accessKeyId }, index) => {
+    if (seenKeys.has(accessKeyId)) {
+      context.addIssue({ code: 'custom', path: ['api', 'credentials', index, 'accessKeyId'], message: 'is used by another credential' });
+    }
+    seenKeys.add(accessKeyId);
+  });
+}
+
 export type ConfigInput = z.input<typeof configSchema>;
 export type Config = z.output<typeof configSchema>;
 export type InstanceConfig = z.output<typeof instanceSchema>;
 export type RoleConfig = z.output<typeof roleSchema>;
 export type MetadataOptions = z.output<typeof metadataOptionsSchema>;
+export type StaticRoleConfig = z.output<typeof staticRoleSchema>;
+export type AssumeRoleConfig = z.output<typeof assumeRoleSchema>;
+export type CredentialsSettings = z.output<typeof credentialsSettingsSchema>;
+export type ApiCredentialConfig = z.output<typeof apiCredentialSchema>;

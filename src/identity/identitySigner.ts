@@ -125,7 +125,7 @@ function selfSignedCertificatePem(privateKeyPem: string): string {
   certificate.setSubject(subject);
   certificate.setIssuer(subject);
   certificate.sign(privateKey, forge.md.sha256.create());
-  return forge.pki.certificateToPem(certificate);
+  return forge.pki.certificateToPem(certificate).replaceAll('\r\n', '\n');
 }
 
 /** PEM body style: base64 in lines of 64 characters, no trailing newline. */

@@ -7,6 +7,8 @@ import type { Socket } from 'node:net';
 export interface HopLimitControl {
   /** False where the platform cannot set it: tokens then reach any distance (README, Limitations). */
   readonly enforced: boolean;
+  /** Why it is not enforced (the addon is missing, say), for the startup warning. */
+  readonly reason?: string;
   setHopLimit(socket: Socket, hopLimit: number): void;
 }
 

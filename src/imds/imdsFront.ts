@@ -45,16 +45,23 @@ export type ImdsRequestHandler = (request: IncomingMessage, response: ServerResp
 
 export function createImdsFront(options: ImdsFrontOptions): ImdsRequestHandler {
   const now = options.now ?? Date.now;
+  let requestCount = 0;
 
   return (request, response) => {
     const nowMs = now();
+    const requestId = ++requestCount;
     try {
       const outcome = route(options, request, response, nowMs);
       if (outcome instanceof Promise) {
-        outcome.catch((error: unknown) => failed(options.logger, request, response, error, nowMs));
+        outcome.then(
+          () => logAnswered(options.logger, request, response, requestId),
+          (error: unknown) => failed(options.logger, request, response, error, nowMs, requestId),
+        );
+      } else {
+        logAnswered(options.logger, request, response, requestId);
       }
     } catch (error) {
-      failed(options.logger, request, response, error, nowMs);
+      failed(options.logger, request, response, error, nowMs, requestId);
     }
   };
 }
@@ -112,7 +119,6 @@ function tokenEndpoint(
   const token = mintSessionToken(options.tokenKeys, instance.instanceId, ttlSeconds, nowMs);
   options.hopLimit.setHopLimit(request.socket, instance.metadataOptions.httpPutResponseHopLimit);
   sendToken(response, token, ttlSeconds, nowMs);
-  options.logger.debug({ instanceId: instance.instanceId, status: 200, path: request.url }, 'token issued');
 }
 
 function metadata(
@@ -168,13 +174,15 @@ function authorize(options: ImdsFrontOptions, instance: EmulatedInstance, reques
 }
 
 /**
- * The IPv6 endpoint answers only instances with `httpProtocolIpv6: enabled`; for the others it
- * is as if it did not exist, so the connection is dropped (reference §0). A TCP connection has
- * one family at both ends, so the caller's address (IPv4-mapped ones already unmapped) tells
- * which endpoint it reached, without asking the socket for its local address.
+ * An IPv6 listener is an IPv6 endpoint like [fd00:ec2::254]: it answers only instances with
+ * `httpProtocolIpv6: enabled`, and for the others it is as if it did not exist, so the
+ * connection is dropped (reference §0). Loopback [::1] is a developer's listener and serves
+ * every instance. A TCP connection has one family at both ends, and one to [::1] comes from
+ * [::1], so the caller's address (IPv4-mapped ones already unmapped) tells which endpoint it
+ * reached without asking every socket for its local address.
  */
 function reachableOnThisListener(instance: EmulatedInstance, remoteAddress: string): boolean {
-  if (!remoteAddress.includes(':')) return true;
+  if (!remoteAddress.includes(':') || remoteAddress === '::1') return true;
   return instance.metadataOptions.httpProtocolIpv6 === 'enabled';
 }
 
@@ -182,7 +190,30 @@ function singleHeader(value: string | string[] | undefined): string | undefined 
   return Array.isArray(value) ? value.join(', ') : value;
 }
 
-function failed(logger: Logger, request: IncomingMessage, response: ServerResponse, error: unknown, nowMs: number): void {
-  logger.error({ err: error, method: request.method, path: request.url }, 'request failed');
+/** One line per request; the level follows the outcome, so success is quiet at `info`. */
+function logAnswered(logger: Logger, request: IncomingMessage, response: ServerResponse, requestId: number): void {
+  const status = response.statusCode;
+  const level = status >= 500 ? 'error' : status >= 400 ? 'info' : 'debug';
+  if (!logger.isLevelEnabled(level)) return;
+
+  const remoteAddress = request.socket.remoteAddress;
+  logger[level]({ requestId, method: request.method, path: loggedPath(request), status, remoteAddress }, 'request answered');
+}
+
+/** Paths are caller input: cap what one line can carry. */
+function loggedPath(request: IncomingMessage): string {
+  const path = request.url ?? '';
+  return path.length > 256 ? `${path.slice(0, 256)}…` : path;
+}
+
+function failed(
+  logger: Logger,
+  request: IncomingMessage,
+  response: ServerResponse,
+  error: unknown,
+  nowMs: number,
+  requestId: number,
+): void {
+  logger.error({ err: error, requestId, method: request.method, path: loggedPath(request) }, 'request failed');
   sendInternalError(response, nowMs);
 }

@@ -1,7 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import type { Config } from '../config/schema.ts';
+import { systemClock, type Clock } from '../clock.ts';
+import { CredentialCache } from '../credentials/credentialCache.ts';
 import { createCredentialMinter, type CredentialMinter } from '../credentials/mintedCredentials.ts';
 import { createRoleSources } from '../credentials/roleSources.ts';
+import { createStsCallBudget } from '../credentials/stsCallBudget.ts';
+import { startControlApi } from '../ec2api/startControlApi.ts';
 import { loadIdentitySigner, type IdentitySigner } from '../identity/identitySigner.ts';
 import { HOP_LIMIT_NOT_ENFORCED, type HopLimitControl } from '../imds/hopLimit.ts';
 import { createImdsFront } from '../imds/imdsFront.ts';
@@ -13,13 +17,18 @@ import type { Logger } from '../log.ts';
 import { formatListenAddress, parseListenAddress, type ListenAddress } from '../net/address.ts';
 import { defaultStatePath, openStateStore, type StateStore } from '../store/stateStore.ts';
 import { loadTokenKeyRing } from '../tokens/tokenKeyRing.ts';
+import { prefetchRoleCredentials } from './prefetchRoleCredentials.ts';
 
 export interface StartOptions {
   config: Config;
   configFile?: string;
   logger: Logger;
   hopLimit?: HopLimitControl;
-  now?: () => number;
+  /** Time for every part of imdsd, and randomness of the credential cache; tests inject their own. */
+  clock?: Clock;
+  random?: () => number;
+  /** Where static roles' `*Env` keys are read; process.env by default. */
+  env?: NodeJS.ProcessEnv;
   /** Tighter listener bounds, for tests that should not wait the default deadlines out. */
   listenerLimits?: Partial<ListenerLimits>;
 }
@@ -27,10 +36,14 @@ export interface StartOptions {
 /** A running `imdsd serve`: what it listens on and how to stop it. */
 export interface RunningImdsd {
   imdsAddresses: ListenAddress[];
+  /** The control API (EC2 Query protocol) listener. */
+  apiAddress: ListenAddress;
   instances: InstanceDirectory;
   store: StateStore;
   signer: IdentitySigner;
   minter: CredentialMinter;
+  /** True once every instance role's credentials have been fetched (for a health endpoint). */
+  isReady(): boolean;
   close(): Promise<void>;
 }
 
@@ -38,12 +51,20 @@ export async function startImdsd(options: StartOptions): Promise<RunningImdsd> {
   const { config, logger } = options;
   const store = openStateStore(config.state ?? defaultStatePath());
   const listeners: BoundListener[] = [];
+  let api: BoundListener | undefined;
+  const closeListeners = (): Promise<unknown> => Promise.all([...listeners, ...(api ? [api] : [])].map(closeListener));
+  const clock = options.clock ?? systemClock;
+  const cache = new CredentialCache({ logger, clock, ...(options.random === undefined ? {} : { random: options.random }) });
 
   try {
     const minter = createCredentialMinter(store.remembered('credential-minting-key', () => randomBytes(32)));
     const signer = loadIdentitySigner(store);
     const instances = new InstanceDirectory(buildInstances(config, store, options.configFile));
-    const roleSources = createRoleSources(config.roles, minter);
+    const roleSources = createRoleSources(config.roles, minter, {
+      cache,
+      stsBudget: createStsCallBudget(stsBudgetSettings(config), clock),
+      ...(options.env === undefined ? {} : { env: options.env }),
+    });
 
     const trees = new Map(
       instances.all.map((instance) => [
@@ -59,34 +80,49 @@ export async function startImdsd(options: StartOptions): Promise<RunningImdsd> {
       tokenKeys: loadTokenKeyRing(store),
       hopLimit,
       logger,
-      ...(options.now === undefined ? {} : { now: options.now }),
+      now: clock.now,
     });
 
     const limits = { ...LISTENER_LIMITS, ...options.listenerLimits };
     for (const text of config.listen) {
       listeners.push(await listen(parseListenAddress(text) as ListenAddress, front, limits));
     }
+    api = await startControlApi({ config, instances, store, minter, logger, now: clock.now });
 
     logStarted(logger, config, instances, listeners, hopLimit, store);
     // The identity key, if this state has none yet, is generated once serving has begun.
     void signer.prepare();
+    const waitMs = config.credentials.startupWaitSeconds * 1000;
+    const readiness = await prefetchRoleCredentials(roleSources, instances, waitMs, clock, logger);
 
     return {
       imdsAddresses: listeners.map((listener) => listener.address),
+      apiAddress: api.address,
       instances,
       store,
       signer,
       minter,
+      isReady: readiness.isReady,
       async close() {
-        await Promise.all(listeners.map(closeListener));
+        cache.close();
+        await closeListeners();
         store.close();
       },
     };
   } catch (error) {
-    await Promise.all(listeners.map(closeListener));
+    cache.close();
+    await closeListeners();
     store.close();
     throw error;
   }
+}
+
+/** A call that would wait longer than this for the STS budget is refused at once (the cache retries). */
+const STS_BUDGET_MAX_WAIT_MS = 30_000;
+
+function stsBudgetSettings(config: Config): { callsPerSecond: number; burst: number; maxWaitMs: number } {
+  const { stsCallsPerSecond, stsBurst } = config.credentials;
+  return { callsPerSecond: stsCallsPerSecond, burst: stsBurst, maxWaitMs: STS_BUDGET_MAX_WAIT_MS };
 }
 
 function logStarted(
@@ -114,7 +150,10 @@ function logStarted(
     logger.info({ listen: formatListenAddress(listener.address) }, 'IMDS listening');
   }
   if (!hopLimit.enforced) {
-    logger.warn({ code: 'HOP_LIMIT_UNAVAILABLE' }, 'hop limits are not enforced: token responses reach callers at any distance');
+    logger.warn(
+      { code: 'HOP_LIMIT_UNAVAILABLE', reason: hopLimit.reason },
+      'hop limits are not enforced: token responses reach callers at any distance',
+    );
   }
   logger.debug({ file: store.path, roles: Object.keys(config.roles) }, 'state store open');
 }

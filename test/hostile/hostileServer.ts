@@ -33,7 +33,9 @@ export async function startHostileServer(limits: Partial<ListenerLimits> = {}): 
       done();
     },
   });
-  const config = configSchema.parse(withDefaultInstance({ listen: ['127.0.0.1:0'], state: ':memory:' }));
+  const config = configSchema.parse(
+    withDefaultInstance({ listen: ['127.0.0.1:0'], apiListen: '127.0.0.1:0', state: ':memory:' }),
+  );
   const running = await startImdsd({
     config,
     logger: createLogger({ level: 'trace', destination }),
