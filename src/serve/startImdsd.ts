@@ -80,14 +80,14 @@ export async function startImdsd(options: StartOptions): Promise<RunningImdsd> {
       tokenKeys: loadTokenKeyRing(store),
       hopLimit,
       logger,
-      now: clock.now,
+      now: () => clock.now(),
     });
 
     const limits = { ...LISTENER_LIMITS, ...options.listenerLimits };
     for (const text of config.listen) {
       listeners.push(await listen(parseListenAddress(text) as ListenAddress, front, limits));
     }
-    api = await startControlApi({ config, instances, store, minter, logger, now: clock.now });
+    api = await startControlApi({ config, instances, store, minter, logger, now: () => clock.now() });
 
     logStarted(logger, config, instances, listeners, hopLimit, store);
     // The identity key, if this state has none yet, is generated once serving has begun.
