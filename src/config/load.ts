@@ -1,10 +1,17 @@
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import type * as Yaml from 'yaml';
 import type { ZodIssue } from 'zod';
 import { ImdsdError } from '../errors.ts';
 import { withDefaultInstance } from './defaults.ts';
 import { configSchema, type Config } from './schema.ts';
+
+// The YAML parser is loaded only when a config file is read: it costs some 30 ms of start-up.
+const requireLazily = createRequire(import.meta.url);
+function parseYaml(text: string, options: Yaml.ParseOptions & Yaml.DocumentOptions): unknown {
+  return (requireLazily('yaml') as typeof Yaml).parse(text, options);
+}
 
 /** What the command line says; every field optional. */
 export interface ConfigFlags {
@@ -115,7 +122,9 @@ function configError(issues: ZodIssue[], merged: Record<string, unknown>, origin
     const key = formatKeyPath(issue.path);
     const value = valueAt(merged, issue.path);
     const shownValue = value === undefined || isSecretKey(issue.path) ? '' : ` = ${JSON.stringify(value)}`;
-    const origin = origins.get(String(issue.path[0] ?? '')) ?? { kind: 'default' };
+    // An unknown top-level key has an empty path: its origin is that of the key itself.
+    const topKey = issue.path[0] ?? (issue.code === 'unrecognized_keys' ? issue.keys[0] : undefined);
+    const origin = origins.get(String(topKey ?? '')) ?? { kind: 'default' };
     return `${key}${shownValue} (${describeOrigin(origin)}): ${describeIssue(issue)}`;
   });
   return new ImdsdError('CONFIG_INVALID', lines.join('\n'));

@@ -86,9 +86,22 @@ export function mintedCredentialSource(minter: CredentialMinter, options: Minted
   const now = options.now ?? Date.now;
   const rotationSeconds = Math.min(MAX_ROTATION_SECONDS, Math.floor(options.durationSeconds / 3));
 
+  // A caller gets the same set for a whole rotation, so each set is minted once (four HMACs)
+  // and kept until the rotation ends: one entry per instance, role and delivery.
+  const current = new Map<string, RoleCredentials>();
+
   return {
     kind: 'minted',
-    credentials: async (request: CredentialRequest) => minter.mint(currentClaims(request, now(), rotationSeconds, options.durationSeconds)),
+    credentials: async (request: CredentialRequest) => {
+      const claims = currentClaims(request, now(), rotationSeconds, options.durationSeconds);
+      const caller = `${request.instanceId} ${request.accountId} ${request.roleName} ${request.delivery}`;
+      const kept = current.get(caller);
+      if (kept !== undefined && kept.lastUpdated.getTime() === claims.issuedAtSeconds * 1000) return kept;
+
+      const minted = minter.mint(claims);
+      current.set(caller, minted);
+      return minted;
+    },
   };
 }
 

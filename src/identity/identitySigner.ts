@@ -1,5 +1,6 @@
-import { createSign, generateKeyPairSync, randomBytes } from 'node:crypto';
-import forge from 'node-forge';
+import { createSign, generateKeyPair, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
+import type Forge from 'node-forge';
 import type { StateStore } from '../store/stateStore.ts';
 
 /**
@@ -9,58 +10,61 @@ import type { StateStore } from '../store/stateStore.ts';
  *   - `pkcs7` and `rsa2048`: detached PKCS#7 signedData (SHA-256, RSA-2048), base64 in
  *     64-column lines, no certificate inside (verify with `openssl smime -verify -content`);
  *   - `signature`: a bare base64 RSA-SHA256 signature over the document bytes.
+ *
+ * Nothing is generated or parsed until first needed: an RSA key takes 50 ms to over a second to
+ * generate, and node-forge (needed for PKCS#7 and the certificate only) 30 ms or more to load,
+ * while most callers never ask for a signature. prepare() generates a missing key off the main
+ * thread, so the first signature need not wait for it either.
  */
 export interface IdentitySigner {
   readonly certificatePem: string;
   pkcs7(document: string): string;
   signature(document: string): string;
-}
-
-interface SigningMaterial {
-  privateKeyPem: string;
-  certificatePem: string;
-  forgeKey: forge.pki.rsa.PrivateKey;
-  forgeCertificate: forge.pki.Certificate;
+  /** Generates the key, if the store has none yet, on the thread pool; never rejects. */
+  prepare(): Promise<void>;
 }
 
 const KEY_NAME = 'identity-signing-key';
 const CERTIFICATE_NAME = 'identity-signing-certificate';
 const CERTIFICATE_YEARS = 10;
+const RSA_KEY = {
+  modulusLength: 2048,
+  publicKeyEncoding: { format: 'pem', type: 'spki' },
+  privateKeyEncoding: { format: 'pem', type: 'pkcs1' },
+} as const;
 
-/**
- * The key is generated (and kept) on first use, not at startup: an RSA key costs more than the
- * rest of a cold start, and most callers never ask for a signature.
- */
+const requireLazily = createRequire(import.meta.url);
+const loadForge = (): typeof Forge => requireLazily('node-forge') as typeof Forge;
+
 export function loadIdentitySigner(store: StateStore): IdentitySigner {
-  let material: SigningMaterial | undefined;
+  let privateKeyPem: string | undefined;
+  let certificatePem: string | undefined;
+  let forgeSigner: { key: Forge.pki.rsa.PrivateKey; certificate: Forge.pki.Certificate } | undefined;
 
-  const signingMaterial = (): SigningMaterial => {
-    if (material !== undefined) return material;
-    const privateKeyPem = store.remembered(KEY_NAME, () => Buffer.from(generatePrivateKeyPem())).toString();
-    const certificatePem = store
-      .remembered(CERTIFICATE_NAME, () => Buffer.from(selfSignedCertificatePem(privateKeyPem)))
-      .toString();
-    material = {
-      privateKeyPem,
-      certificatePem,
-      forgeKey: forge.pki.privateKeyFromPem(privateKeyPem),
-      forgeCertificate: forge.pki.certificateFromPem(certificatePem),
-    };
-    return material;
-  };
+  const keyPem = (): string =>
+    (privateKeyPem ??= store.remembered(KEY_NAME, () => Buffer.from(generatePrivateKeyPem())).toString());
+  const certificate = (): string =>
+    (certificatePem ??= store
+      .remembered(CERTIFICATE_NAME, () => Buffer.from(selfSignedCertificatePem(keyPem())))
+      .toString());
 
   return {
     get certificatePem() {
-      return signingMaterial().certificatePem;
+      return certificate();
     },
 
     pkcs7(document) {
-      const { forgeKey, forgeCertificate } = signingMaterial();
+      const forge = loadForge();
+      forgeSigner ??= {
+        key: forge.pki.privateKeyFromPem(keyPem()),
+        certificate: forge.pki.certificateFromPem(certificate()),
+      };
+
       const signedData = forge.pkcs7.createSignedData();
       signedData.content = forge.util.createBuffer(document, 'utf8');
       signedData.addSigner({
-        key: forgeKey,
-        certificate: forgeCertificate,
+        key: forgeSigner.key,
+        certificate: forgeSigner.certificate,
         digestAlgorithm: forge.pki.oids['sha256'] as string,
         authenticatedAttributes: [
           { type: forge.pki.oids['contentType'] as string, value: forge.pki.oids['data'] as string },
@@ -75,17 +79,36 @@ export function loadIdentitySigner(store: StateStore): IdentitySigner {
     },
 
     signature(document) {
-      return base64Lines(createSign('sha256').update(document).sign(signingMaterial().privateKeyPem));
+      return base64Lines(createSign('sha256').update(document).sign(keyPem()));
+    },
+
+    prepare() {
+      privateKeyPem ??= store.recall(KEY_NAME)?.toString();
+      if (privateKeyPem !== undefined) return Promise.resolve();
+      return new Promise((resolve) => {
+        generateKeyPair('rsa', RSA_KEY, (error, _publicKey, generated) => {
+          // A key another start stored meanwhile wins. On a failure (or a store closed by then)
+          // nothing is lost: the key is made when first needed, and that error surfaces there.
+          try {
+            if (error === null && privateKeyPem === undefined) {
+              privateKeyPem = store.remembered(KEY_NAME, () => Buffer.from(generated)).toString();
+            }
+          } catch {
+            // see above
+          }
+          resolve();
+        });
+      });
     },
   };
 }
 
 function generatePrivateKeyPem(): string {
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  return privateKey.export({ format: 'pem', type: 'pkcs1' }).toString();
+  return generateKeyPairSync('rsa', RSA_KEY).privateKey;
 }
 
 function selfSignedCertificatePem(privateKeyPem: string): string {
+  const forge = loadForge();
   const privateKey = forge.pki.privateKeyFromPem(privateKeyPem);
   const certificate = forge.pki.createCertificate();
   certificate.publicKey = forge.pki.setRsaPublicKey(privateKey.n, privateKey.e);

@@ -1,5 +1,4 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { isIP } from 'node:net';
 import type { Delivery } from '../credentials/roleCredentials.ts';
 import type { EmulatedInstance } from '../instances/instance.ts';
 import type { InstanceDirectory } from '../instances/instanceDirectory.ts';
@@ -73,7 +72,7 @@ function route(options: ImdsFrontOptions, request: IncomingMessage, response: Se
   const instance = options.instances.forCaller(remoteAddress);
   if (instance === undefined) return sendNotFound(response, head, nowMs);
 
-  if (!reachableOnThisListener(instance, request)) {
+  if (!reachableOnThisListener(instance, remoteAddress)) {
     request.socket.destroy();
     return;
   }
@@ -122,14 +121,14 @@ function tokenEndpoint(
   sendToken(response, token, ttlSeconds, nowMs);
 }
 
-async function metadata(
+function metadata(
   options: ImdsFrontOptions,
   instance: EmulatedInstance,
   request: IncomingMessage,
   response: ServerResponse,
   segments: string[],
   nowMs: number,
-): Promise<void> {
+): void | Promise<void> {
   const head = request.method === 'HEAD';
   const access = authorize(options, instance, request, nowMs);
   if (access.status === 'forbidden') return sendForbidden(response, nowMs);
@@ -140,9 +139,13 @@ async function metadata(
   const node = tree === undefined ? undefined : findNode(tree, segments, metadataRequest);
   if (node === undefined) return sendNotFound(response, head, nowMs);
 
-  const content =
-    node.kind === 'directory' ? { body: renderListing(node, metadataRequest) } : await node.content(metadataRequest);
-  sendContent(response, content, access.tokenTtlSeconds, head, nowMs);
+  const ttl = access.tokenTtlSeconds;
+  if (node.kind === 'directory') return sendContent(response, { body: renderListing(node, metadataRequest) }, ttl, head, nowMs);
+
+  // Most leaves answer at once; only those that wait on a source (credentials) return a promise.
+  const content = node.content(metadataRequest);
+  if (content instanceof Promise) return content.then((resolved) => sendContent(response, resolved, ttl, head, nowMs));
+  return sendContent(response, content, ttl, head, nowMs);
 }
 
 type Access =
@@ -174,11 +177,12 @@ function authorize(options: ImdsFrontOptions, instance: EmulatedInstance, reques
  * An IPv6 listener is an IPv6 endpoint like [fd00:ec2::254]: it answers only instances with
  * `httpProtocolIpv6: enabled`, and for the others it is as if it did not exist, so the
  * connection is dropped (reference §0). Loopback [::1] is a developer's listener and serves
- * every instance.
+ * every instance. A TCP connection has one family at both ends, and one to [::1] comes from
+ * [::1], so the caller's address (IPv4-mapped ones already unmapped) tells which endpoint it
+ * reached without asking every socket for its local address.
  */
-function reachableOnThisListener(instance: EmulatedInstance, request: IncomingMessage): boolean {
-  const localAddress = unmapIpv4(request.socket.localAddress ?? '');
-  if (isIP(localAddress) !== 6 || localAddress === '::1') return true;
+function reachableOnThisListener(instance: EmulatedInstance, remoteAddress: string): boolean {
+  if (!remoteAddress.includes(':') || remoteAddress === '::1') return true;
   return instance.metadataOptions.httpProtocolIpv6 === 'enabled';
 }
 

@@ -2,19 +2,36 @@ import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { ImdsdError } from '../errors.ts';
 import { formatListenAddress, type ListenAddress } from '../net/address.ts';
+import { capConnections } from './connectionCap.ts';
 import type { ImdsRequestHandler } from './imdsFront.ts';
 
 /**
  * Bounds that keep one listener answering under hostile or broken clients: small headers,
- * a deadline for the whole request, and a cap on open connections. The real service closes
- * every connection after one response, so connections never idle between requests.
+ * a deadline for the head and for the whole request, and a cap on open connections. The real
+ * service closes every connection after one response, so connections never idle between
+ * requests.
  */
-export const LISTENER_LIMITS = {
+export interface ListenerLimits {
+  maxHeaderBytes: number;
+  /** The request head must be complete this long after the connection opened (408 if not). */
+  headersTimeoutMs: number;
+  /** The whole request, body included; at least headersTimeoutMs (node requires it). */
+  requestTimeoutMs: number;
+  maxConnections: number;
+  /**
+   * How often node checks the two deadlines. Its default, 30 s, would let a slow client hold a
+   * connection up to 30 s past them.
+   */
+  deadlineCheckIntervalMs: number;
+}
+
+export const LISTENER_LIMITS: Readonly<ListenerLimits> = {
   maxHeaderBytes: 8 * 1024,
   headersTimeoutMs: 5_000,
   requestTimeoutMs: 10_000,
   maxConnections: 4_096,
-} as const;
+  deadlineCheckIntervalMs: 1_000,
+};
 
 export interface BoundListener {
   /** The address as bound: a requested port 0 is replaced by the real one. */
@@ -22,18 +39,29 @@ export interface BoundListener {
   server: Server;
 }
 
-export async function listen(address: ListenAddress, handler: ImdsRequestHandler): Promise<BoundListener> {
+export async function listen(
+  address: ListenAddress,
+  handler: ImdsRequestHandler,
+  limits: Readonly<ListenerLimits> = LISTENER_LIMITS,
+): Promise<BoundListener> {
   const server = createServer(
     {
-      maxHeaderSize: LISTENER_LIMITS.maxHeaderBytes,
-      headersTimeout: LISTENER_LIMITS.headersTimeoutMs,
-      requestTimeout: LISTENER_LIMITS.requestTimeoutMs,
+      maxHeaderSize: limits.maxHeaderBytes,
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      connectionsCheckingInterval: limits.deadlineCheckIntervalMs,
       keepAlive: false,
     },
     handler,
   );
-  server.maxConnections = LISTENER_LIMITS.maxConnections;
-  server.on('clientError', answerClientError);
+  const cap = capConnections(server, limits.maxConnections);
+
+  // A parse error can come after a head was handed to the front (a bad chunk in the body):
+  // that request is answered or being answered, so the connection is closed with no second reply.
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
+    if (cap.awaitsRequest(socket)) answerClientError(error, socket);
+    else socket.destroy();
+  });
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => {

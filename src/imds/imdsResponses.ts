@@ -49,6 +49,21 @@ function httpDate(nowMs: number): string {
   return cachedDate;
 }
 
+/** Last-Modified texts: leaves share a few dates (launch time, credential rotations). */
+const lastModifiedTexts = new Map<number, string>();
+const LAST_MODIFIED_TEXTS_KEPT = 16;
+
+function httpLastModified(date: Date): string {
+  const ms = date.getTime();
+  let text = lastModifiedTexts.get(ms);
+  if (text === undefined) {
+    if (lastModifiedTexts.size >= LAST_MODIFIED_TEXTS_KEPT) lastModifiedTexts.clear();
+    text = date.toUTCString();
+    lastModifiedTexts.set(ms, text);
+  }
+  return text;
+}
+
 type HeaderList = string[];
 
 function send(
@@ -60,17 +75,19 @@ function send(
   head: boolean,
   nowMs: number,
 ): void {
-  const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+  // A string body is measured, not copied: node writes it with the head in one piece.
+  const length = typeof body === 'string' ? Buffer.byteLength(body, 'utf8') : body.length;
   response.sendDate = false;
-  response.writeHead(status, [
-    ...leading,
+  leading.push(
     'Content-Type', contentType,
-    'Content-Length', String(bytes.length),
+    'Content-Length', String(length),
     'Date', httpDate(nowMs),
     'Server', 'EC2ws',
     'Connection', 'close',
-  ]);
-  response.end(head ? undefined : bytes);
+  );
+  response.writeHead(status, leading);
+  if (head) response.end();
+  else response.end(body, 'utf8');
 }
 
 export function sendToken(response: ServerResponse, token: string, ttlSeconds: number, nowMs: number): void {
@@ -86,7 +103,7 @@ export function sendContent(
 ): void {
   const leading: HeaderList = tokenTtlSeconds === undefined ? [] : [TOKEN_TTL_HEADER, String(tokenTtlSeconds)];
   leading.push('Accept-Ranges', content.acceptRanges ?? 'none');
-  if (content.lastModified !== undefined) leading.push('Last-Modified', content.lastModified.toUTCString());
+  if (content.lastModified !== undefined) leading.push('Last-Modified', httpLastModified(content.lastModified));
   send(response, 200, leading, content.contentType ?? 'text/plain', content.body, head, nowMs);
 }
 

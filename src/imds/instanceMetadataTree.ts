@@ -191,16 +191,7 @@ function credentialRequest(identity: InstanceIdentity, roleName: string, request
 async function credentialDocument(fetch: () => Promise<RoleCredentials>, request: MetadataRequest): Promise<Content> {
   try {
     const credentials = await fetch();
-    const body = renderImdsJson({
-      Code: 'Success',
-      LastUpdated: formatImdsTime(credentials.lastUpdated),
-      Type: 'AWS-HMAC',
-      AccessKeyId: credentials.accessKeyId,
-      SecretAccessKey: credentials.secretAccessKey,
-      Token: credentials.sessionToken,
-      Expiration: formatImdsTime(credentials.expiration),
-    });
-    return { body, lastModified: credentials.lastUpdated };
+    return renderedDocuments.get(credentials) ?? renderDocument(credentials);
   } catch (error) {
     if (!isImdsdError(error, 'CREDENTIALS_UNAVAILABLE')) throw error;
     const body = renderImdsJson({
@@ -210,6 +201,27 @@ async function credentialDocument(fetch: () => Promise<RoleCredentials>, request
     });
     return { body };
   }
+}
+
+/**
+ * Sources hand out the same credentials object until they rotate it, so its document is
+ * rendered once and kept with it (and dropped with it).
+ */
+const renderedDocuments = new WeakMap<RoleCredentials, Content>();
+
+function renderDocument(credentials: RoleCredentials): Content {
+  const body = renderImdsJson({
+    Code: 'Success',
+    LastUpdated: formatImdsTime(credentials.lastUpdated),
+    Type: 'AWS-HMAC',
+    AccessKeyId: credentials.accessKeyId,
+    SecretAccessKey: credentials.secretAccessKey,
+    Token: credentials.sessionToken,
+    Expiration: formatImdsTime(credentials.expiration),
+  });
+  const content: Content = { body, lastModified: credentials.lastUpdated };
+  renderedDocuments.set(credentials, content);
+  return content;
 }
 
 function dynamicData(identity: InstanceIdentity, signer: IdentitySigner): DirectoryNode {

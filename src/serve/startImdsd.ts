@@ -9,7 +9,7 @@ import { startControlApi } from '../ec2api/startControlApi.ts';
 import { loadIdentitySigner, type IdentitySigner } from '../identity/identitySigner.ts';
 import { HOP_LIMIT_NOT_ENFORCED, type HopLimitControl } from '../imds/hopLimit.ts';
 import { createImdsFront } from '../imds/imdsFront.ts';
-import { closeListener, listen, type BoundListener } from '../imds/imdsListener.ts';
+import { closeListener, listen, LISTENER_LIMITS, type BoundListener, type ListenerLimits } from '../imds/imdsListener.ts';
 import { instanceMetadataTree } from '../imds/instanceMetadataTree.ts';
 import { buildInstances } from '../instances/buildInstances.ts';
 import { InstanceDirectory } from '../instances/instanceDirectory.ts';
@@ -29,6 +29,8 @@ export interface StartOptions {
   random?: () => number;
   /** Where static roles' `*Env` keys are read; process.env by default. */
   env?: NodeJS.ProcessEnv;
+  /** Tighter listener bounds, for tests that should not wait the default deadlines out. */
+  listenerLimits?: Partial<ListenerLimits>;
 }
 
 /** A running `imdsd serve`: what it listens on and how to stop it. */
@@ -81,12 +83,15 @@ export async function startImdsd(options: StartOptions): Promise<RunningImdsd> {
       now: () => clock.now(),
     });
 
+    const limits = { ...LISTENER_LIMITS, ...options.listenerLimits };
     for (const text of config.listen) {
-      listeners.push(await listen(parseListenAddress(text) as ListenAddress, front));
+      listeners.push(await listen(parseListenAddress(text) as ListenAddress, front, limits));
     }
     api = await startControlApi({ config, instances, store, minter, logger, now: () => clock.now() });
 
     logStarted(logger, config, instances, listeners, hopLimit, store);
+    // The identity key, if this state has none yet, is generated once serving has begun.
+    void signer.prepare();
     const waitMs = config.credentials.startupWaitSeconds * 1000;
     const readiness = await prefetchRoleCredentials(roleSources, instances, waitMs, clock, logger);
 

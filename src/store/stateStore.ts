@@ -13,6 +13,8 @@ export interface StateStore {
   readonly path: string;
   /** The value stored under `name` (key material, first-seen times), created with `create` on first use. */
   remembered(name: string, create: () => Buffer): Buffer;
+  /** The value stored under `name`, if any; creates nothing. */
+  recall(name: string): Buffer | undefined;
   metadataOptions(instanceId: string): Record<string, unknown> | undefined;
   saveMetadataOptions(instanceId: string, options: Record<string, unknown>): void;
   close(): void;
@@ -64,6 +66,7 @@ export function openStateStore(path: string): StateStore {
   return {
     path,
     remembered: (name, create) => guarded(path, () => secretOnce.immediate(name, create)),
+    recall: (name) => guarded(path, () => selectSecret.get(name)?.value),
     metadataOptions(instanceId) {
       const row = guarded(path, () => selectOptions.get(instanceId));
       return row === undefined ? undefined : (JSON.parse(row.options) as Record<string, unknown>);

@@ -1,4 +1,4 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomFillSync, timingSafeEqual } from 'node:crypto';
 
 /**
  * IMDSv2 session tokens, stateless. A token is 40 bytes, sent as 56 characters of URL-safe
@@ -10,8 +10,9 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
  *   8..15  nonce             random
  *   16..39 MAC               HMAC-SHA256(key, bytes 0..15 || instance id), first 24 bytes
  *
- * No table of tokens exists: memory stays flat under any token rate, tokens survive a restart
- * (the key ring lives in the state store) and are bound to the instance that issued them.
+ * No table of tokens exists (only a bounded memo of tokens lately verified): memory stays flat
+ * under any token rate, tokens survive a restart (the key ring lives in the state store) and
+ * are bound to the instance that issued them.
  */
 
 export const TOKEN_TTL_MIN_SECONDS = 1;
@@ -38,7 +39,7 @@ export function mintSessionToken(ring: TokenKeyRing, instanceId: string, ttlSeco
   MARKER.copy(token, 0);
   token.writeUInt8(ring.currentKeyId, 3);
   token.writeUInt32BE(Math.floor(nowMs / 1000) + ttlSeconds, 4);
-  randomBytes(8).copy(token, 8);
+  takeNonce(token, 8);
 
   const key = ring.keys.get(ring.currentKeyId);
   if (key === undefined) throw new Error(`token key ${ring.currentKeyId} is missing from the ring`);
@@ -47,17 +48,68 @@ export function mintSessionToken(ring: TokenKeyRing, instanceId: string, ttlSeco
   return encodeToken(token);
 }
 
-/** URL-safe alphabet, but with the `==` padding real tokens end in. */
-function encodeToken(token: Buffer): string {
-  return token.toString('base64').replaceAll('+', '-').replaceAll('/', '_');
+/**
+ * Nonces are cut from a pool of random bytes refilled 512 nonces at a time: one call into the
+ * CSPRNG per token cost more than the rest of minting (the same reason node pools randomUUID).
+ */
+const NONCE_BYTES = 8;
+const noncePool = Buffer.alloc(NONCE_BYTES * 512);
+let noncePoolOffset = noncePool.length;
+
+function takeNonce(target: Buffer, at: number): void {
+  if (noncePoolOffset === noncePool.length) {
+    randomFillSync(noncePool);
+    noncePoolOffset = 0;
+  }
+  noncePool.copy(target, at, noncePoolOffset, noncePoolOffset + NONCE_BYTES);
+  noncePoolOffset += NONCE_BYTES;
 }
 
-export function checkSessionToken(ring: TokenKeyRing, instanceId: string, text: string, nowMs: number): TokenCheck {
-  if (text.length !== TOKEN_CHARS || !/^[A-Za-z0-9_-]{54}==$/.test(text)) return { valid: false, reason: 'malformed' };
+/** URL-safe alphabet, but with the `==` padding real tokens end in. */
+function encodeToken(token: Buffer): string {
+  return `${token.toString('base64url')}==`;
+}
 
-  // Re-encoding rejects the non-canonical spellings base64 decoders would quietly accept.
+/**
+ * 40 bytes take 54 base64 characters, the last carrying 2 bits and 4 zero bits: only these four
+ * spell it canonically. Others decode to the same bytes, so they are refused before decoding.
+ */
+const CANONICAL_LAST_CHARACTERS = 'AQgw';
+
+/**
+ * Tokens that verified lately, per key ring: an SDK sends the same token with every request
+ * for up to six hours, and remembering that it verified saves an HMAC per request. Only tokens
+ * whose MAC checked out are kept, with their expiry, which is checked again on every use;
+ * the set is bounded (cleared when full), so memory stays flat whatever the token rate.
+ */
+const VERIFIED_TOKENS_KEPT = 4096;
+const verifiedTokens = new WeakMap<TokenKeyRing, Map<string, number>>();
+
+export function checkSessionToken(ring: TokenKeyRing, instanceId: string, text: string, nowMs: number): TokenCheck {
+  const verified = verifiedTokens.get(ring);
+  const expiresAtSeconds = verified?.get(`${instanceId} ${text}`);
+  if (expiresAtSeconds !== undefined) {
+    return expiresAtSeconds * 1000 <= nowMs ? { valid: false, reason: 'expired' } : { valid: true, expiresAtSeconds };
+  }
+
+  const check = verifySessionToken(ring, instanceId, text, nowMs);
+  if (check.valid) remember(ring, `${instanceId} ${text}`, check.expiresAtSeconds);
+  return check;
+}
+
+function remember(ring: TokenKeyRing, key: string, expiresAtSeconds: number): void {
+  let verified = verifiedTokens.get(ring);
+  if (verified === undefined) verifiedTokens.set(ring, (verified = new Map()));
+  if (verified.size >= VERIFIED_TOKENS_KEPT) verified.clear();
+  verified.set(key, expiresAtSeconds);
+}
+
+function verifySessionToken(ring: TokenKeyRing, instanceId: string, text: string, nowMs: number): TokenCheck {
+  if (text.length !== TOKEN_CHARS || !/^[A-Za-z0-9_-]{54}==$/.test(text)) return { valid: false, reason: 'malformed' };
+  if (!CANONICAL_LAST_CHARACTERS.includes(text.charAt(TOKEN_CHARS - 3))) return { valid: false, reason: 'malformed' };
+
   const token = Buffer.from(text, 'base64url');
-  if (token.length !== TOKEN_BYTES || encodeToken(token) !== text || !token.subarray(0, 3).equals(MARKER)) {
+  if (token.length !== TOKEN_BYTES || token[0] !== MARKER[0] || token[1] !== MARKER[1] || token[2] !== MARKER[2]) {
     return { valid: false, reason: 'malformed' };
   }
 

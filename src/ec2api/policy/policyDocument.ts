@@ -1,4 +1,5 @@
-import { parse as parseYaml } from 'yaml';
+import { createRequire } from 'node:module';
+import type * as Yaml from 'yaml';
 import { z } from 'zod';
 import {
   CONDITION_OPERATORS,
@@ -7,6 +8,12 @@ import {
   checkNullValue,
 } from './conditionOperators.ts';
 import { KNOWN_CONDITION_KEYS_TEXT, isKnownConditionKey } from './conditionKeys.ts';
+
+// The YAML parser is loaded only when a policy is given as text (see load.ts for why).
+const requireLazily = createRequire(import.meta.url);
+function parseYaml(text: string, options: Yaml.ParseOptions & Yaml.DocumentOptions): unknown {
+  return (requireLazily('yaml') as typeof Yaml).parse(text, options);
+}
 
 /**
  * An IAM identity policy as imdsd evaluates it: the grammar of the IAM User Guide ("IAM JSON

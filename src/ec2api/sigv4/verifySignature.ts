@@ -1,8 +1,14 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { SignatureV4 } from '@smithy/signature-v4';
+import type { SignatureV4 as SignatureV4Class } from '@smithy/signature-v4';
 import { Ec2ApiError } from '../ec2ApiError.ts';
 import { parseAuthorizationHeader, type SigV4Authorization } from './authorizationHeader.ts';
 import { NodeSha256 } from './nodeSha256.ts';
+
+// The SDK's signer is loaded on the first signed request rather than at start-up, where it
+// cost tens of milliseconds before the first credentials could be served.
+let signatureV4: Promise<typeof SignatureV4Class> | undefined;
+const loadSignatureV4 = (): Promise<typeof SignatureV4Class> =>
+  (signatureV4 ??= import('@smithy/signature-v4').then((module) => module.SignatureV4));
 
 /**
  * AWS Signature Version 4 verification: the server recomputes the signature the way the
@@ -186,6 +192,7 @@ async function recomputeSignature(
     headers[name] = (request.headers[name] ?? []).join(',');
 
   const { accessKeyId, scope } = authorization;
+  const SignatureV4 = await loadSignatureV4();
   const signer = new SignatureV4({
     service: scope.service,
     region: scope.region,

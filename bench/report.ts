@@ -1,0 +1,205 @@
+import type { ColdStartSeries } from './coldStart.ts';
+import type { ScenarioResult, TargetRun } from './loadScenarios.ts';
+import type { TargetName } from './targets.ts';
+
+/**
+ * The results of one benchmark run, with every figure also as a ratio to the ceiling measured
+ * in the same run (absolute numbers on a shared machine are noise; ratios are the result), the
+ * targets checked, and the Markdown table the README shows.
+ */
+
+export const TARGETS = {
+  throughputShareOfCeiling: 0.85,
+  pacedP99Ms: 5,
+  pacedShare: 0.8,
+  timesMoto: 20,
+  coldStartMs: 250,
+  peakRssBytes: 100 * 1024 * 1024,
+  /** RSS growth allowed from the first tenth of the token churn to its end. */
+  tokenChurnGrowthBytes: 10 * 1024 * 1024,
+} as const;
+
+export interface TokenChurnResult {
+  tokens: number;
+  elapsedMs: number;
+  samples: { tokens: number; rssBytes: number; heapUsedBytes: number }[];
+}
+
+export interface BenchResults {
+  startedAt: string;
+  machine: { cpus: number; node: string; wrk: string; loadAverageAtStart: number[] };
+  settings: { connections: number[]; durationSeconds: number; warmupSeconds: number; rounds: number; pinned: boolean };
+  scenarios: ScenarioResult[];
+  coldStart: ColdStartSeries[];
+  tokenChurn: TokenChurnResult | undefined;
+}
+
+export interface TargetCheck {
+  target: string;
+  measured: string;
+  pass: boolean;
+}
+
+export function checkTargets(results: BenchResults): TargetCheck[] {
+  const checks: TargetCheck[] = [];
+
+  for (const scenario of results.scenarios) {
+    for (const connections of results.settings.connections) {
+      const ratioToCeiling = rpsRatio(scenario.runs, 'imdsd', 'ceiling', connections);
+      if (ratioToCeiling !== undefined) {
+        checks.push({
+          target: `${scenario.scenario} c=${connections}: req/s ≥ ${TARGETS.throughputShareOfCeiling} × ceiling`,
+          measured: `${ratioToCeiling.toFixed(2)} ×`,
+          pass: ratioToCeiling >= TARGETS.throughputShareOfCeiling,
+        });
+      }
+      const timesMoto = rpsRatio(scenario.runs, 'imdsd', 'moto', connections);
+      if (timesMoto !== undefined) {
+        checks.push({
+          target: `${scenario.scenario} c=${connections}: req/s ≥ ${TARGETS.timesMoto} × moto`,
+          measured: `${timesMoto.toFixed(1)} ×`,
+          pass: timesMoto >= TARGETS.timesMoto,
+        });
+      }
+    }
+
+    if (scenario.paced !== undefined) {
+      const p99 = scenario.paced.imdsd.p99Ms;
+      checks.push({
+        target: `${scenario.scenario}: p99 < ${TARGETS.pacedP99Ms} ms at ${TARGETS.pacedShare * 100} % of imdsd's max`,
+        measured: `${p99.toFixed(2)} ms`,
+        pass: p99 < TARGETS.pacedP99Ms,
+      });
+    }
+
+    const rss = scenario.peakRssBytes.imdsd;
+    if (rss !== undefined) {
+      checks.push({
+        target: `${scenario.scenario}: peak RSS < ${megabytes(TARGETS.peakRssBytes)} MB`,
+        measured: `${megabytes(rss)} MB`,
+        pass: rss < TARGETS.peakRssBytes,
+      });
+    }
+  }
+
+  for (const series of results.coldStart.filter((entry) => entry.label.startsWith('imdsd'))) {
+    checks.push({
+      target: `cold start, ${series.label}: median < ${TARGETS.coldStartMs} ms`,
+      measured: `${series.medianMs.toFixed(0)} ms`,
+      pass: series.medianMs < TARGETS.coldStartMs,
+    });
+  }
+
+  const growth = tokenChurnGrowth(results.tokenChurn);
+  if (growth !== undefined && results.tokenChurn !== undefined) {
+    checks.push({
+      target: `RSS flat over ${results.tokenChurn.tokens.toLocaleString('en')} tokens (growth ≤ ${megabytes(TARGETS.tokenChurnGrowthBytes)} MB)`,
+      measured: `${megabytes(growth)} MB`,
+      pass: growth <= TARGETS.tokenChurnGrowthBytes,
+    });
+  }
+  return checks;
+}
+
+/** RSS at the end of the churn less RSS after its first tenth (start-up and JIT settled). */
+function tokenChurnGrowth(churn: TokenChurnResult | undefined): number | undefined {
+  const settled = churn?.samples[1];
+  const last = churn?.samples.at(-1);
+  return settled === undefined || last === undefined ? undefined : last.rssBytes - settled.rssBytes;
+}
+
+function rpsRatio(runs: readonly TargetRun[], over: TargetName, under: TargetName, connections: number): number | undefined {
+  const top = runs.find((run) => run.target === over && run.connections === connections);
+  const bottom = runs.find((run) => run.target === under && run.connections === connections);
+  if (top === undefined || bottom === undefined || bottom.result.requestsPerSecond === 0) return undefined;
+  return top.result.requestsPerSecond / bottom.result.requestsPerSecond;
+}
+
+export function renderMarkdown(results: BenchResults, checks: readonly TargetCheck[]): string {
+  const lines: string[] = [];
+  const machine = results.machine;
+  lines.push(
+    `Run ${results.startedAt} on ${machine.cpus} CPUs, node ${machine.node}, ${machine.wrk}; ` +
+      `load average at start ${machine.loadAverageAtStart.map((value) => value.toFixed(2)).join(' ')}. ` +
+      `${results.settings.durationSeconds} s per measurement after ${results.settings.warmupSeconds} s of warm-up, ` +
+      `best of ${results.settings.rounds} alternating rounds, one wrk thread` +
+      `${results.settings.pinned ? ' on CPU 1, servers on CPU 0' : ''}. ` +
+      'Every request on a new connection: IMDS closes each connection, and imdsd offers no keep-alive. ' +
+      '`× ceiling` is the ratio to a bare node:http server sending the same bytes, measured in the same run.',
+    '',
+  );
+
+  lines.push('| target | measured | met |', '| --- | --- | --- |');
+  for (const check of checks) lines.push(`| ${check.target} | ${check.measured} | ${check.pass ? 'yes' : '**no**'} |`);
+  lines.push('');
+
+  lines.push(
+    '| scenario | conns | server | req/s | × ceiling | p50 ms | × ceiling | p99 ms | × ceiling | CPU µs/req | × ceiling | errors |',
+    '| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  );
+  for (const scenario of results.scenarios) {
+    for (const run of scenario.runs) {
+      const ceiling = scenario.runs.find((other) => other.target === 'ceiling' && other.connections === run.connections);
+      const result = run.result;
+      lines.push(
+        `| ${scenario.scenario} | ${run.connections} | ${run.target} | ${Math.round(result.requestsPerSecond)} | ` +
+          `${ratio(result.requestsPerSecond, ceiling?.result.requestsPerSecond)} | ${result.p50Ms.toFixed(2)} | ` +
+          `${ratio(result.p50Ms, ceiling?.result.p50Ms)} | ${result.p99Ms.toFixed(2)} | ${ratio(result.p99Ms, ceiling?.result.p99Ms)} | ` +
+          `${result.serverCpuUsPerRequest?.toFixed(0) ?? '–'} | ` +
+          `${ratio(result.serverCpuUsPerRequest, ceiling?.result.serverCpuUsPerRequest)} | ${result.errors} |`,
+      );
+    }
+  }
+  lines.push('');
+
+  lines.push(
+    `Paced at ${TARGETS.pacedShare * 100} % of imdsd's maximum (the same offered rate for the ceiling):`,
+    '',
+    '| scenario | conns | offered req/s | imdsd req/s | imdsd p50 ms | imdsd p99 ms | ceiling p99 ms | × ceiling |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  );
+  for (const scenario of results.scenarios) {
+    const paced = scenario.paced;
+    if (paced === undefined) continue;
+    lines.push(
+      `| ${scenario.scenario} | ${paced.connections} | ${Math.round(paced.offeredRps)} | ${Math.round(paced.imdsd.requestsPerSecond)} | ` +
+        `${paced.imdsd.p50Ms.toFixed(2)} | ${paced.imdsd.p99Ms.toFixed(2)} | ${paced.ceiling.p99Ms.toFixed(2)} | ` +
+        `${ratio(paced.imdsd.p99Ms, paced.ceiling.p99Ms)} |`,
+    );
+  }
+  lines.push('');
+
+  lines.push('| scenario | peak RSS MB: ceiling | imdsd | × ceiling | moto |', '| --- | ---: | ---: | ---: | ---: |');
+  for (const scenario of results.scenarios) {
+    const peak = scenario.peakRssBytes;
+    lines.push(
+      `| ${scenario.scenario} | ${megabytes(peak.ceiling)} | ${megabytes(peak.imdsd)} | ${ratio(peak.imdsd, peak.ceiling)} | ${megabytes(peak.moto)} |`,
+    );
+  }
+  lines.push('');
+
+  const ceilingStart = results.coldStart.find((series) => !series.label.startsWith('imdsd'));
+  lines.push('| cold start to first credentials | median ms | × ceiling | runs ms |', '| --- | ---: | ---: | --- |');
+  for (const series of results.coldStart) {
+    lines.push(
+      `| ${series.label} | ${series.medianMs.toFixed(0)} | ${ratio(series.medianMs, ceilingStart?.medianMs)} | ` +
+        `${series.runsMs.map((ms) => ms.toFixed(0)).join(', ')} |`,
+    );
+  }
+  lines.push('');
+
+  if (results.tokenChurn !== undefined) {
+    const samples = results.tokenChurn.samples.map((sample) => `${sample.tokens / 1000}k: ${megabytes(sample.rssBytes)}`);
+    lines.push(`Token churn (${results.tokenChurn.tokens.toLocaleString('en')} tokens minted in-process in ${results.tokenChurn.elapsedMs} ms), RSS MB: ${samples.join(', ')}.`, '');
+  }
+  return lines.join('\n');
+}
+
+function ratio(value: number | undefined, reference: number | undefined): string {
+  if (value === undefined || reference === undefined || reference === 0) return '–';
+  return `${(value / reference).toFixed(2)}`;
+}
+
+function megabytes(bytes: number | undefined): string {
+  return bytes === undefined ? '–' : (bytes / (1024 * 1024)).toFixed(1);
+}
