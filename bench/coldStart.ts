@@ -21,7 +21,11 @@ export interface ColdStartSeries {
 const READY_TIMEOUT_MS = 20_000;
 const CEILING_SERVER = fileURLToPath(new URL('./ceilingServer.mjs', import.meta.url));
 
-export async function imdsdColdStart(state: string, label: string, runs: number): Promise<ColdStartSeries> {
+export async function imdsdColdStart(
+  state: string,
+  label: string,
+  runs: number,
+): Promise<ColdStartSeries> {
   const runsMs: number[] = [];
   for (let run = 0; run < runs; run += 1) runsMs.push(await oneImdsdStart(state));
   return series(label, runsMs);
@@ -39,9 +43,17 @@ async function oneImdsdStart(state: string): Promise<number> {
     const [, host, port] = await waitForOutput(server.child, IMDSD_LISTENING, READY_TIMEOUT_MS);
     const baseUrl = `http://${host}:${port}/`;
 
-    const token = (await expectOk(baseUrl, { method: 'PUT', path: TOKEN_PATH, headers: { [TOKEN_TTL_HEADER]: '21600' } })).body.toString();
+    const token = (
+      await expectOk(baseUrl, {
+        method: 'PUT',
+        path: TOKEN_PATH,
+        headers: { [TOKEN_TTL_HEADER]: '21600' },
+      })
+    ).body.toString();
     const withToken = { [TOKEN_HEADER]: token };
-    const role = (await expectOk(baseUrl, { method: 'GET', path: ROLE_LISTING_PATH, headers: withToken })).body.toString();
+    const role = (
+      await expectOk(baseUrl, { method: 'GET', path: ROLE_LISTING_PATH, headers: withToken })
+    ).body.toString();
     await expectOk(baseUrl, { method: 'GET', path: ROLE_LISTING_PATH + role, headers: withToken });
 
     return performance.now() - startedAt;
@@ -51,11 +63,17 @@ async function oneImdsdStart(state: string): Promise<number> {
 }
 
 /** The ceiling's time from spawn to its first answer: node's own start-up on this machine. */
-export async function ceilingColdStart(recordedFile: string, firstPath: string, runs: number): Promise<ColdStartSeries> {
+export async function ceilingColdStart(
+  recordedFile: string,
+  firstPath: string,
+  runs: number,
+): Promise<ColdStartSeries> {
   const runsMs: number[] = [];
   for (let run = 0; run < runs; run += 1) {
     const startedAt = performance.now();
-    const server = startProcess(process.execPath, [CEILING_SERVER, recordedFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const server = startProcess(process.execPath, [CEILING_SERVER, recordedFile], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     try {
       const [, port] = await waitForOutput(server.child, /listening (\d+)/, READY_TIMEOUT_MS);
       await expectOk(`http://127.0.0.1:${port}/`, { method: 'GET', path: firstPath, headers: {} });
@@ -70,6 +88,9 @@ export async function ceilingColdStart(recordedFile: string, firstPath: string, 
 function series(label: string, runsMs: number[]): ColdStartSeries {
   const sorted = [...runsMs].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
-  const medianMs = sorted.length % 2 === 1 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+  const medianMs =
+    sorted.length % 2 === 1
+      ? (sorted[middle] as number)
+      : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
   return { label, runsMs, medianMs };
 }

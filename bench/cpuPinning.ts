@@ -13,7 +13,9 @@ const CPU_FOR: Record<CpuRole, string> = { server: '0', 'load-generator': '1' };
 let available: boolean | undefined;
 
 export function pinnedCpus(): Record<CpuRole, string> | undefined {
-  available ??= cpus().length >= 2 && spawnSync('taskset', ['-c', '0', 'true'], { stdio: 'ignore' }).status === 0;
+  available ??=
+    cpus().length >= 2 &&
+    spawnSync('taskset', ['-c', '0', 'true'], { stdio: 'ignore' }).status === 0;
   return available ? CPU_FOR : undefined;
 }
 

@@ -34,7 +34,9 @@ const nodeSelfUs = new Map<number, number>();
 let totalUs = 0;
 
 const whereOf = (node: ProfileNode): string =>
-  node.callFrame.url === '' ? '(native)' : node.callFrame.url.replace(/^.*\/(node_modules|dist|src)\//, '$1/');
+  node.callFrame.url === ''
+    ? '(native)'
+    : node.callFrame.url.replace(/^.*\/(node_modules|dist|src)\//, '$1/');
 const nameOf = (node: ProfileNode): string =>
   `${node.callFrame.functionName || '(anonymous)'}  ${whereOf(node)}:${node.callFrame.lineNumber + 1}`;
 
@@ -51,7 +53,10 @@ profile.samples.forEach((id, index) => {
 // Inclusive time of imdsd's own functions (dist/ or src/): their self time plus their callees'.
 const inclusiveUs = new Map<string, number>();
 const subtreeUs = (node: ProfileNode): number =>
-  (node.children ?? []).reduce((sum, child) => sum + subtreeUs(byId.get(child) as ProfileNode), nodeSelfUs.get(node.id) ?? 0);
+  (node.children ?? []).reduce(
+    (sum, child) => sum + subtreeUs(byId.get(child) as ProfileNode),
+    nodeSelfUs.get(node.id) ?? 0,
+  );
 const visit = (node: ProfileNode, open: ReadonlySet<string>): void => {
   const name = nameOf(node);
   const own = /^(dist|src)\//.test(whereOf(node)) && !open.has(name);

@@ -1,7 +1,13 @@
 import { expectOk } from './httpExchange.ts';
 import { cpuSeconds } from './processCpu.ts';
 import { peakRssBytes } from './processMemory.ts';
-import { TOKEN_PATH, TOKEN_TTL_HEADER, type LoadRequest, type Scenario, type ScenarioContext } from './scenarios.ts';
+import {
+  TOKEN_PATH,
+  TOKEN_TTL_HEADER,
+  type LoadRequest,
+  type Scenario,
+  type ScenarioContext,
+} from './scenarios.ts';
 import type { Target, TargetName } from './targets.ts';
 import { runLoad, type LoadResult, type LoadRun } from './wrk.ts';
 
@@ -57,9 +63,14 @@ const PACING_PROBE_SECONDS = 1;
 const PACING_PROBES = 4;
 const PACING_TOLERANCE = 0.05;
 
-export async function loadScenario(scenario: Scenario, targets: readonly Target[], settings: LoadSettings): Promise<ScenarioResult> {
+export async function loadScenario(
+  scenario: Scenario,
+  targets: readonly Target[],
+  settings: LoadSettings,
+): Promise<ScenarioResult> {
   const requestsFor = new Map<TargetName, LoadRequest[]>();
-  for (const target of targets) requestsFor.set(target.name, scenario.requests(await contextOf(target)));
+  for (const target of targets)
+    requestsFor.set(target.name, scenario.requests(await contextOf(target)));
   const runOf = (target: Target, connections: number) => ({
     url: target.baseUrl,
     requests: requestsFor.get(target.name) ?? [],
@@ -69,11 +80,15 @@ export async function loadScenario(scenario: Scenario, targets: readonly Target[
   const runs: TargetRun[] = [];
   for (const connections of settings.connections) {
     const rounds = new Map<TargetName, MeasuredLoad[]>(targets.map((target) => [target.name, []]));
-    for (const target of targets) await runLoad({ ...runOf(target, connections), durationSeconds: settings.warmupSeconds });
+    for (const target of targets)
+      await runLoad({ ...runOf(target, connections), durationSeconds: settings.warmupSeconds });
 
     for (let round = 0; round < settings.rounds; round += 1) {
       for (const target of targets) {
-        const result = await measure(target, { ...runOf(target, connections), durationSeconds: settings.durationSeconds });
+        const result = await measure(target, {
+          ...runOf(target, connections),
+          durationSeconds: settings.durationSeconds,
+        });
         rounds.get(target.name)?.push(result);
         report(scenario, target.name, connections, result);
       }
@@ -82,7 +97,8 @@ export async function loadScenario(scenario: Scenario, targets: readonly Target[
     for (const target of targets) {
       const results = rounds.get(target.name) ?? [];
       const best = bestBy(results, (result) => result.requestsPerSecond);
-      if (best !== undefined) runs.push({ target: target.name, connections, result: best, rounds: results });
+      if (best !== undefined)
+        runs.push({ target: target.name, connections, result: best, rounds: results });
     }
   }
 
@@ -95,15 +111,29 @@ export async function loadScenario(scenario: Scenario, targets: readonly Target[
   }
 
   const shown = requestsFor.get('imdsd') ?? [];
-  return { scenario: scenario.name, title: scenario.title, requests: shown.map(describe), runs, paced, peakRssBytes: peak };
+  return {
+    scenario: scenario.name,
+    title: scenario.title,
+    requests: shown.map(describe),
+    runs,
+    paced,
+    peakRssBytes: peak,
+  };
 }
 
 async function contextOf(target: Target): Promise<ScenarioContext> {
-  const answer = await expectOk(target.baseUrl, { method: 'PUT', path: TOKEN_PATH, headers: { [TOKEN_TTL_HEADER]: '21600' } });
+  const answer = await expectOk(target.baseUrl, {
+    method: 'PUT',
+    path: TOKEN_PATH,
+    headers: { [TOKEN_TTL_HEADER]: '21600' },
+  });
   return { roleName: target.roleName, token: answer.body.toString() };
 }
 
-type RunOf = (target: Target, connections: number) => { url: string; requests: LoadRequest[]; connections: number };
+type RunOf = (
+  target: Target,
+  connections: number,
+) => { url: string; requests: LoadRequest[]; connections: number };
 
 /**
  * imdsd and the ceiling at `pacedShare` of imdsd's best maximum, on the most connections
@@ -128,7 +158,11 @@ async function pacedRun(
   const pauseFor = async (target: Target): Promise<number> => {
     let pauseMs = (connections * 1000) / offeredRps;
     for (let probe = 0; probe < PACING_PROBES; probe += 1) {
-      const run = { ...runOf(target, connections), durationSeconds: PACING_PROBE_SECONDS, meanDelayMs: pauseMs };
+      const run = {
+        ...runOf(target, connections),
+        durationSeconds: PACING_PROBE_SECONDS,
+        meanDelayMs: pauseMs,
+      };
       const reached = (await runLoad(run)).requestsPerSecond;
       if (Math.abs(reached - offeredRps) <= offeredRps * PACING_TOLERANCE) break;
       // Each request holds its connection for the pause plus its own time: scale the pause by
@@ -142,17 +176,25 @@ async function pacedRun(
     ['ceiling', await pauseFor(ceiling)],
   ]);
 
-  const rounds = new Map<TargetName, MeasuredLoad[]>([['imdsd', []], ['ceiling', []]]);
+  const rounds = new Map<TargetName, MeasuredLoad[]>([
+    ['imdsd', []],
+    ['ceiling', []],
+  ]);
   for (let round = 0; round < settings.rounds; round += 1) {
     for (const target of [imdsd, ceiling]) {
       const meanDelayMs = pauses.get(target.name) ?? 0;
-      const result = await measure(target, { ...runOf(target, connections), durationSeconds: settings.durationSeconds, meanDelayMs });
+      const result = await measure(target, {
+        ...runOf(target, connections),
+        durationSeconds: settings.durationSeconds,
+        meanDelayMs,
+      });
       rounds.get(target.name)?.push(result);
       report(scenario, target.name, connections, result, `paced at ${Math.round(offeredRps)}/s`);
     }
   }
 
-  const quietest = (name: TargetName): MeasuredLoad => bestBy(rounds.get(name) ?? [], (result) => -result.p99Ms) as MeasuredLoad;
+  const quietest = (name: TargetName): MeasuredLoad =>
+    bestBy(rounds.get(name) ?? [], (result) => -result.p99Ms) as MeasuredLoad;
   return { connections, offeredRps, imdsd: quietest('imdsd'), ceiling: quietest('ceiling') };
 }
 
@@ -161,12 +203,23 @@ async function measure(target: Target, run: LoadRun): Promise<MeasuredLoad> {
   const result = await runLoad(run);
   const cpuAfter = cpuSeconds(target.pid);
 
-  const cpuUs = cpuBefore === undefined || cpuAfter === undefined ? undefined : (cpuAfter - cpuBefore) * 1e6;
-  return { ...result, serverCpuUsPerRequest: cpuUs === undefined || result.requests === 0 ? undefined : cpuUs / result.requests };
+  const cpuUs =
+    cpuBefore === undefined || cpuAfter === undefined ? undefined : (cpuAfter - cpuBefore) * 1e6;
+  return {
+    ...result,
+    serverCpuUsPerRequest:
+      cpuUs === undefined || result.requests === 0 ? undefined : cpuUs / result.requests,
+  };
 }
 
-function bestBy(results: readonly MeasuredLoad[], score: (result: MeasuredLoad) => number): MeasuredLoad | undefined {
-  return results.reduce<MeasuredLoad | undefined>((best, result) => (best === undefined || score(result) > score(best) ? result : best), undefined);
+function bestBy(
+  results: readonly MeasuredLoad[],
+  score: (result: MeasuredLoad) => number,
+): MeasuredLoad | undefined {
+  return results.reduce<MeasuredLoad | undefined>(
+    (best, result) => (best === undefined || score(result) > score(best) ? result : best),
+    undefined,
+  );
 }
 
 function describe(request: LoadRequest): string {
@@ -174,9 +227,18 @@ function describe(request: LoadRequest): string {
   return `${request.method} ${request.path}${headers.length === 0 ? '' : ` (${headers.join(', ')})`}`;
 }
 
-function report(scenario: Scenario, target: TargetName, connections: number, result: MeasuredLoad, note = ''): void {
+function report(
+  scenario: Scenario,
+  target: TargetName,
+  connections: number,
+  result: MeasuredLoad,
+  note = '',
+): void {
   const errors = result.errors === 0 ? '' : `, ${result.errors} errors`;
-  const cpu = result.serverCpuUsPerRequest === undefined ? '' : `, ${result.serverCpuUsPerRequest.toFixed(0)} µs CPU/req`;
+  const cpu =
+    result.serverCpuUsPerRequest === undefined
+      ? ''
+      : `, ${result.serverCpuUsPerRequest.toFixed(0)} µs CPU/req`;
   process.stderr.write(
     `bench: ${scenario.name} ${target} c=${connections}${note ? ` ${note}` : ''}: ` +
       `${Math.round(result.requestsPerSecond)} req/s, p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms${cpu}${errors}\n`,

@@ -18,5 +18,7 @@ export function cpuSeconds(pid: number): number | undefined {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const userTicks = Number(fields[11]);
   const systemTicks = Number(fields[12]);
-  return Number.isFinite(userTicks + systemTicks) ? (userTicks + systemTicks) / TICKS_PER_SECOND : undefined;
+  return Number.isFinite(userTicks + systemTicks)
+    ? (userTicks + systemTicks) / TICKS_PER_SECOND
+    : undefined;
 }

@@ -7,7 +7,11 @@ import type { LoadRequest } from './scenarios.ts';
  * byte for byte (ceilingServer.mjs). The Date header is left out: node:http writes its own,
  * of the same length.
  */
-export async function recordResponses(imdsdUrl: string, requests: readonly LoadRequest[], file: string): Promise<void> {
+export async function recordResponses(
+  imdsdUrl: string,
+  requests: readonly LoadRequest[],
+  file: string,
+): Promise<void> {
   const entries = [];
   for (const sent of requests) {
     const answer = await expectOk(imdsdUrl, sent);

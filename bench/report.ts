@@ -28,7 +28,13 @@ export interface TokenChurnResult {
 export interface BenchResults {
   startedAt: string;
   machine: { cpus: number; node: string; wrk: string; loadAverageAtStart: number[] };
-  settings: { connections: number[]; durationSeconds: number; warmupSeconds: number; rounds: number; pinned: boolean };
+  settings: {
+    connections: number[];
+    durationSeconds: number;
+    warmupSeconds: number;
+    rounds: number;
+    pinned: boolean;
+  };
   scenarios: ScenarioResult[];
   coldStart: ColdStartSeries[];
   tokenChurn: TokenChurnResult | undefined;
@@ -108,10 +114,16 @@ function tokenChurnGrowth(churn: TokenChurnResult | undefined): number | undefin
   return settled === undefined || last === undefined ? undefined : last.rssBytes - settled.rssBytes;
 }
 
-function rpsRatio(runs: readonly TargetRun[], over: TargetName, under: TargetName, connections: number): number | undefined {
+function rpsRatio(
+  runs: readonly TargetRun[],
+  over: TargetName,
+  under: TargetName,
+  connections: number,
+): number | undefined {
   const top = runs.find((run) => run.target === over && run.connections === connections);
   const bottom = runs.find((run) => run.target === under && run.connections === connections);
-  if (top === undefined || bottom === undefined || bottom.result.requestsPerSecond === 0) return undefined;
+  if (top === undefined || bottom === undefined || bottom.result.requestsPerSecond === 0)
+    return undefined;
   return top.result.requestsPerSecond / bottom.result.requestsPerSecond;
 }
 
@@ -130,7 +142,8 @@ export function renderMarkdown(results: BenchResults, checks: readonly TargetChe
   );
 
   lines.push('| target | measured | met |', '| --- | --- | --- |');
-  for (const check of checks) lines.push(`| ${check.target} | ${check.measured} | ${check.pass ? 'yes' : '**no**'} |`);
+  for (const check of checks)
+    lines.push(`| ${check.target} | ${check.measured} | ${check.pass ? 'yes' : '**no**'} |`);
   lines.push('');
 
   lines.push(
@@ -139,7 +152,9 @@ export function renderMarkdown(results: BenchResults, checks: readonly TargetChe
   );
   for (const scenario of results.scenarios) {
     for (const run of scenario.runs) {
-      const ceiling = scenario.runs.find((other) => other.target === 'ceiling' && other.connections === run.connections);
+      const ceiling = scenario.runs.find(
+        (other) => other.target === 'ceiling' && other.connections === run.connections,
+      );
       const result = run.result;
       lines.push(
         `| ${scenario.scenario} | ${run.connections} | ${run.target} | ${Math.round(result.requestsPerSecond)} | ` +
@@ -169,7 +184,10 @@ export function renderMarkdown(results: BenchResults, checks: readonly TargetChe
   }
   lines.push('');
 
-  lines.push('| scenario | peak RSS MB: ceiling | imdsd | × ceiling | moto |', '| --- | ---: | ---: | ---: | ---: |');
+  lines.push(
+    '| scenario | peak RSS MB: ceiling | imdsd | × ceiling | moto |',
+    '| --- | ---: | ---: | ---: | ---: |',
+  );
   for (const scenario of results.scenarios) {
     const peak = scenario.peakRssBytes;
     lines.push(
@@ -179,7 +197,10 @@ export function renderMarkdown(results: BenchResults, checks: readonly TargetChe
   lines.push('');
 
   const ceilingStart = results.coldStart.find((series) => !series.label.startsWith('imdsd'));
-  lines.push('| cold start to first credentials | median ms | × ceiling | runs ms |', '| --- | ---: | ---: | --- |');
+  lines.push(
+    '| cold start to first credentials | median ms | × ceiling | runs ms |',
+    '| --- | ---: | ---: | --- |',
+  );
   for (const series of results.coldStart) {
     lines.push(
       `| ${series.label} | ${series.medianMs.toFixed(0)} | ${ratio(series.medianMs, ceilingStart?.medianMs)} | ` +
@@ -189,8 +210,13 @@ export function renderMarkdown(results: BenchResults, checks: readonly TargetChe
   lines.push('');
 
   if (results.tokenChurn !== undefined) {
-    const samples = results.tokenChurn.samples.map((sample) => `${sample.tokens / 1000}k: ${megabytes(sample.rssBytes)}`);
-    lines.push(`Token churn (${results.tokenChurn.tokens.toLocaleString('en')} tokens minted in-process in ${results.tokenChurn.elapsedMs} ms), RSS MB: ${samples.join(', ')}.`, '');
+    const samples = results.tokenChurn.samples.map(
+      (sample) => `${sample.tokens / 1000}k: ${megabytes(sample.rssBytes)}`,
+    );
+    lines.push(
+      `Token churn (${results.tokenChurn.tokens.toLocaleString('en')} tokens minted in-process in ${results.tokenChurn.elapsedMs} ms), RSS MB: ${samples.join(', ')}.`,
+      '',
+    );
   }
   return lines.join('\n');
 }

@@ -4,14 +4,31 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { ceilingColdStart, imdsdColdStart, prepareStateFile, type ColdStartSeries } from './coldStart.ts';
+import {
+  ceilingColdStart,
+  imdsdColdStart,
+  prepareStateFile,
+  type ColdStartSeries,
+} from './coldStart.ts';
 import { expectOk } from './httpExchange.ts';
 import { loadScenario, type LoadSettings, type ScenarioResult } from './loadScenarios.ts';
 import { recordResponses } from './recordedResponses.ts';
 import { pinnedCpus } from './cpuPinning.ts';
-import { checkTargets, renderMarkdown, TARGETS, type BenchResults, type TokenChurnResult } from './report.ts';
+import {
+  checkTargets,
+  renderMarkdown,
+  TARGETS,
+  type BenchResults,
+  type TokenChurnResult,
+} from './report.ts';
 import { SCENARIOS, TOKEN_PATH, TOKEN_TTL_HEADER, type LoadRequest } from './scenarios.ts';
-import { motoAvailable, startCeilingTarget, startImdsdTarget, startMotoTarget, type Target } from './targets.ts';
+import {
+  motoAvailable,
+  startCeilingTarget,
+  startImdsdTarget,
+  startMotoTarget,
+  type Target,
+} from './targets.ts';
 import { wrkVersion } from './wrk.ts';
 
 /**
@@ -54,7 +71,9 @@ const settings: LoadSettings = {
 };
 const positive = (value: number): boolean => Number.isInteger(value) && value > 0;
 if (![...settings.connections, settings.rounds, settings.durationSeconds].every(positive)) {
-  throw new Error('--connections, --rounds and --duration (whole seconds, as wrk takes them) must be positive integers');
+  throw new Error(
+    '--connections, --rounds and --duration (whole seconds, as wrk takes them) must be positive integers',
+  );
 }
 
 const wrk = wrkVersion();
@@ -101,7 +120,10 @@ async function main(wrkName: string): Promise<void> {
   const markdown = renderMarkdown(results, checks);
 
   mkdirSync(RESULTS, { recursive: true });
-  writeFileSync(join(RESULTS, 'latest.json'), `${JSON.stringify({ ...results, checks }, null, 2)}\n`);
+  writeFileSync(
+    join(RESULTS, 'latest.json'),
+    `${JSON.stringify({ ...results, checks }, null, 2)}\n`,
+  );
   writeFileSync(join(RESULTS, 'latest.md'), `${markdown}\n`);
   process.stdout.write(`${markdown}\n`);
   process.stderr.write(`bench: wrote ${join('bench', 'results', 'latest.md')} and latest.json\n`);
@@ -110,7 +132,10 @@ async function main(wrkName: string): Promise<void> {
 /** `imdsd serve` runs from dist/, as users run it: build it from the current sources first. */
 function build(): void {
   const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
-  const result = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
+  const result = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], {
+    cwd: ROOT,
+    stdio: 'inherit',
+  });
   if (result.status !== 0) throw new Error('the build failed');
 }
 
@@ -118,7 +143,10 @@ function selectedScenarios(): typeof SCENARIOS {
   const names = flags.scenario;
   if (names === undefined) return SCENARIOS;
   const unknown = names.filter((name) => !SCENARIOS.some((scenario) => scenario.name === name));
-  if (unknown.length > 0) throw new Error(`unknown scenario ${unknown.join(', ')}; known: ${SCENARIOS.map((s) => s.name).join(', ')}`);
+  if (unknown.length > 0)
+    throw new Error(
+      `unknown scenario ${unknown.join(', ')}; known: ${SCENARIOS.map((s) => s.name).join(', ')}`,
+    );
   return SCENARIOS.filter((scenario) => names.includes(scenario.name));
 }
 
@@ -126,9 +154,15 @@ function selectedScenarios(): typeof SCENARIOS {
 async function recordCeilingResponses(file: string): Promise<void> {
   const imdsd = await startImdsdTarget({ state: ':memory:' });
   try {
-    const tokenPut: LoadRequest = { method: 'PUT', path: TOKEN_PATH, headers: { [TOKEN_TTL_HEADER]: '21600' } };
+    const tokenPut: LoadRequest = {
+      method: 'PUT',
+      path: TOKEN_PATH,
+      headers: { [TOKEN_TTL_HEADER]: '21600' },
+    };
     const token = (await expectOk(imdsd.baseUrl, tokenPut)).body.toString();
-    const requests = SCENARIOS.flatMap((scenario) => scenario.requests({ roleName: imdsd.roleName, token }));
+    const requests = SCENARIOS.flatMap((scenario) =>
+      scenario.requests({ roleName: imdsd.roleName, token }),
+    );
     await recordResponses(imdsd.baseUrl, requests, file);
   } finally {
     await imdsd.stop();
@@ -138,7 +172,8 @@ async function recordCeilingResponses(file: string): Promise<void> {
 /** Each scenario on fresh servers, so that each peak RSS belongs to one scenario. */
 async function loadAll(recordedFile: string): Promise<ScenarioResult[]> {
   const withMoto = !flags['no-moto'] && motoAvailable();
-  if (!withMoto) process.stderr.write('bench: moto is left out (--no-moto, or python3 has no moto)\n');
+  if (!withMoto)
+    process.stderr.write('bench: moto is left out (--no-moto, or python3 has no moto)\n');
 
   const results: ScenarioResult[] = [];
   for (const scenario of selectedScenarios()) {
@@ -146,7 +181,12 @@ async function loadAll(recordedFile: string): Promise<ScenarioResult[]> {
     try {
       targets.push(await startCeilingTarget(recordedFile));
       const profileDir = flags['cpu-prof'];
-      targets.push(await startImdsdTarget({ state: ':memory:', ...(profileDir === undefined ? {} : { cpuProfileDir: profileDir }) }));
+      targets.push(
+        await startImdsdTarget({
+          state: ':memory:',
+          ...(profileDir === undefined ? {} : { cpuProfileDir: profileDir }),
+        }),
+      );
       if (withMoto) targets.push(await startMotoTarget());
       results.push(await loadScenario(scenario, targets, settings));
     } finally {
@@ -161,20 +201,31 @@ async function coldStarts(recordedFile: string): Promise<ColdStartSeries[]> {
   await prepareStateFile(stateFile);
   const series = [
     await ceilingColdStart(recordedFile, '/latest/meta-data/instance-id', COLD_START_RUNS),
-    await imdsdColdStart(':memory:', 'imdsd, --state :memory: (new RSA key each start)', COLD_START_RUNS),
+    await imdsdColdStart(
+      ':memory:',
+      'imdsd, --state :memory: (new RSA key each start)',
+      COLD_START_RUNS,
+    ),
     await imdsdColdStart(stateFile, 'imdsd, prepared state file', COLD_START_RUNS),
   ];
-  for (const entry of series) process.stderr.write(`bench: cold start ${entry.label}: median ${entry.medianMs.toFixed(0)} ms\n`);
+  for (const entry of series)
+    process.stderr.write(
+      `bench: cold start ${entry.label}: median ${entry.medianMs.toFixed(0)} ms\n`,
+    );
   return series;
 }
 
 function runTokenChurn(): TokenChurnResult {
   const script = join(ROOT, 'bench', 'tokenChurn.ts');
-  const result = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', script, String(TOKEN_CHURN_COUNT)], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    timeout: 120_000,
-  });
+  const result = spawnSync(
+    process.execPath,
+    ['--expose-gc', '--import', 'tsx', script, String(TOKEN_CHURN_COUNT)],
+    {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 120_000,
+    },
+  );
   if (result.status !== 0) throw new Error(`token churn failed: ${result.stderr}`);
   const churn = JSON.parse(result.stdout.trim()) as TokenChurnResult;
   process.stderr.write(`bench: token churn: ${churn.tokens} tokens in ${churn.elapsedMs} ms\n`);

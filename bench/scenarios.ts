@@ -30,10 +30,18 @@ export interface Scenario {
   requests(context: ScenarioContext): LoadRequest[];
 }
 
-const tokenPut: LoadRequest = { method: 'PUT', path: TOKEN_PATH, headers: { [TOKEN_TTL_HEADER]: '21600' } };
+const tokenPut: LoadRequest = {
+  method: 'PUT',
+  path: TOKEN_PATH,
+  headers: { [TOKEN_TTL_HEADER]: '21600' },
+};
 
 function credentialsGet(context: ScenarioContext): LoadRequest {
-  return { method: 'GET', path: ROLE_LISTING_PATH + context.roleName, headers: { [TOKEN_HEADER]: context.token } };
+  return {
+    method: 'GET',
+    path: ROLE_LISTING_PATH + context.roleName,
+    headers: { [TOKEN_HEADER]: context.token },
+  };
 }
 
 export const SCENARIOS: readonly Scenario[] = [

@@ -19,7 +19,11 @@ process.once('exit', () => {
 });
 
 /** Starts a server on the servers' CPU (cpuPinning.ts); taskset execs it, so the pid is the server's. */
-export function startProcess(command: string, args: readonly string[], options: SpawnOptions): ServerProcess {
+export function startProcess(
+  command: string,
+  args: readonly string[],
+  options: SpawnOptions,
+): ServerProcess {
   const [pinnedCommand, pinnedArgs] = onCpu('server', command, args);
   const child = spawn(pinnedCommand, pinnedArgs, options);
   if (child.pid === undefined) throw new Error(`cannot start ${command}`);
@@ -40,7 +44,11 @@ async function stopProcess(child: ChildProcess): Promise<void> {
 }
 
 /** Resolves with the first match of `pattern` in the child's stdout or stderr. */
-export function waitForOutput(child: ChildProcess, pattern: RegExp, timeoutMs: number): Promise<RegExpExecArray> {
+export function waitForOutput(
+  child: ChildProcess,
+  pattern: RegExp,
+  timeoutMs: number,
+): Promise<RegExpExecArray> {
   return new Promise((resolve, reject) => {
     let seen = '';
     const streams = [child.stdout, child.stderr].filter((stream) => stream !== null);
@@ -50,8 +58,12 @@ export function waitForOutput(child: ChildProcess, pattern: RegExp, timeoutMs: n
       const match = pattern.exec(seen);
       if (match !== null) finish(() => resolve(match));
     };
-    const onExit = (code: number | null): void => finish(() => reject(new Error(`exited (${code}) before ready:\n${seen}`)));
-    const timer = setTimeout(() => finish(() => reject(new Error(`not ready after ${timeoutMs} ms:\n${seen}`))), timeoutMs);
+    const onExit = (code: number | null): void =>
+      finish(() => reject(new Error(`exited (${code}) before ready:\n${seen}`)));
+    const timer = setTimeout(
+      () => finish(() => reject(new Error(`not ready after ${timeoutMs} ms:\n${seen}`))),
+      timeoutMs,
+    );
 
     function finish(settle: () => void): void {
       clearTimeout(timer);
@@ -72,7 +84,11 @@ export function freeLoopbackPort(): Promise<number> {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address !== null
+          ? resolve(address.port)
+          : reject(new Error('no port')),
+      );
     });
   });
 }

@@ -3,7 +3,12 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { exchange } from './httpExchange.ts';
 import { INSTANCE_ID_PATH } from './scenarios.ts';
-import { freeLoopbackPort, startProcess, waitForOutput, type ServerProcess } from './serverProcess.ts';
+import {
+  freeLoopbackPort,
+  startProcess,
+  waitForOutput,
+  type ServerProcess,
+} from './serverProcess.ts';
 
 /**
  * The servers a benchmark run loads, each a child process on loopback, measured as users run
@@ -37,7 +42,10 @@ export interface ImdsdTargetOptions {
 
 /** `imdsd serve` started the way its users start it, printing its address when it listens. */
 export function spawnImdsd(options: ImdsdTargetOptions): ServerProcess {
-  const profile = options.cpuProfileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', options.cpuProfileDir];
+  const profile =
+    options.cpuProfileDir === undefined
+      ? []
+      : ['--cpu-prof', '--cpu-prof-dir', options.cpuProfileDir];
   const args = [
     ...profile,
     IMDSD_BIN,
@@ -51,7 +59,11 @@ export function spawnImdsd(options: ImdsdTargetOptions): ServerProcess {
     '--log-level',
     'warn',
   ];
-  return startProcess(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: serverEnv() });
+  return startProcess(process.execPath, args, {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: serverEnv(),
+  });
 }
 
 /** The line `imdsd serve` prints once it listens; its groups are the host and the port. */
@@ -80,10 +92,14 @@ export function motoAvailable(): boolean {
 /** `python3 -m moto.server -p PORT`, which also answers the IMDS paths. */
 export async function startMotoTarget(): Promise<Target> {
   const port = await freeLoopbackPort();
-  const server = startProcess('python3', ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(port)], {
-    stdio: 'ignore',
-    env: serverEnv(),
-  });
+  const server = startProcess(
+    'python3',
+    ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(port)],
+    {
+      stdio: 'ignore',
+      env: serverEnv(),
+    },
+  );
   const baseUrl = `http://127.0.0.1:${port}/`;
 
   const deadline = Date.now() + READY_TIMEOUT_MS;
@@ -99,7 +115,10 @@ export async function startMotoTarget(): Promise<Target> {
 
 async function answers(baseUrl: string): Promise<boolean> {
   try {
-    return (await exchange(baseUrl, { method: 'GET', path: INSTANCE_ID_PATH, headers: {} }, 500)).status === 200;
+    return (
+      (await exchange(baseUrl, { method: 'GET', path: INSTANCE_ID_PATH, headers: {} }, 500))
+        .status === 200
+    );
   } catch {
     return false;
   }
@@ -114,7 +133,12 @@ async function readyOrStop(server: ServerProcess, pattern: RegExp): Promise<RegE
   }
 }
 
-function target(name: TargetName, server: ServerProcess, baseUrl: string, roleName: string): Target {
+function target(
+  name: TargetName,
+  server: ServerProcess,
+  baseUrl: string,
+  roleName: string,
+): Target {
   return { name, baseUrl, pid: server.pid, roleName, stop: () => server.stop() };
 }
 

@@ -1,5 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { checkSessionToken, mintSessionToken, type TokenKeyRing } from '../src/tokens/sessionToken.ts';
+import {
+  checkSessionToken,
+  mintSessionToken,
+  type TokenKeyRing,
+} from '../src/tokens/sessionToken.ts';
 
 /**
  * Memory under token churn, run as its own process (node --expose-gc): mints a million IMDSv2

@@ -56,14 +56,28 @@ export function wrkVersion(): string | undefined {
 }
 
 export async function runLoad(run: LoadRun): Promise<LoadResult> {
-  const args = ['-t1', `-c${run.connections}`, `-d${run.durationSeconds}s`, '--timeout', RESPONSE_TIMEOUT, '-s', SCRIPT, run.url];
-  const env: NodeJS.ProcessEnv = { PATH: process.env['PATH'], BENCH_MEAN_DELAY_MS: String(run.meanDelayMs ?? 0) };
+  const args = [
+    '-t1',
+    `-c${run.connections}`,
+    `-d${run.durationSeconds}s`,
+    '--timeout',
+    RESPONSE_TIMEOUT,
+    '-s',
+    SCRIPT,
+    run.url,
+  ];
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env['PATH'],
+    BENCH_MEAN_DELAY_MS: String(run.meanDelayMs ?? 0),
+  };
   run.requests.forEach((request, index) => {
     env[`BENCH_REQUEST_${index + 1}`] = requestSpec(request);
   });
 
   const [command, pinnedArgs] = onCpu('load-generator', 'wrk', args);
-  const output = await collectOutput(spawn(command, pinnedArgs, { env, stdio: ['ignore', 'pipe', 'pipe'] }));
+  const output = await collectOutput(
+    spawn(command, pinnedArgs, { env, stdio: ['ignore', 'pipe', 'pipe'] }),
+  );
   const summary = parseSummary(output);
 
   return {
@@ -74,7 +88,11 @@ export async function runLoad(run: LoadRun): Promise<LoadResult> {
     meanMs: summary.meanUs / 1000,
     maxMs: summary.maxUs / 1000,
     errors:
-      summary.connectErrors + summary.readErrors + summary.writeErrors + summary.statusErrors + summary.timeouts,
+      summary.connectErrors +
+      summary.readErrors +
+      summary.writeErrors +
+      summary.statusErrors +
+      summary.timeouts,
   };
 }
 

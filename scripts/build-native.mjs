@@ -12,14 +12,18 @@ const nativeDirectory = fileURLToPath(new URL('../native/', import.meta.url));
 
 function warn(reason) {
   console.warn(`imdsd: the hop-limit addon was not built (${reason}).`);
-  console.warn('imdsd: `imdsd serve` will run without enforcing hop limits; see README, "Hop limit".');
+  console.warn(
+    'imdsd: `imdsd serve` will run without enforcing hop limits; see README, "Hop limit".',
+  );
   process.exit(0);
 }
 
 /** The prefix holding include/node/node_api.h: npm's nodedir setting, or the running Node's own. */
 function localNodeDirectory() {
   const candidates = [process.env.npm_config_nodedir, dirname(dirname(process.execPath))];
-  return candidates.find((prefix) => prefix && existsSync(join(prefix, 'include', 'node', 'node_api.h')));
+  return candidates.find(
+    (prefix) => prefix && existsSync(join(prefix, 'include', 'node', 'node_api.h')),
+  );
 }
 
 if (process.platform === 'win32') warn('not supported on Windows');

@@ -24,7 +24,11 @@ export class ImdsdError extends Error {
   /** The error code an upstream service (STS, a real IMDS) answered with, when one did. */
   readonly upstreamCode: string | undefined;
 
-  constructor(code: ImdsdErrorCode, message: string, options?: { cause?: unknown; upstreamCode?: string }) {
+  constructor(
+    code: ImdsdErrorCode,
+    message: string,
+    options?: { cause?: unknown; upstreamCode?: string },
+  ) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.upstreamCode = options?.upstreamCode;

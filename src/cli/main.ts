@@ -21,12 +21,16 @@ export async function main(argv: string[]): Promise<number> {
         process.stdout.write(USAGE);
         return 0;
       default:
-        process.stderr.write(`imdsd: ${command === undefined ? 'a command is required' : `unknown command "${command}"`}\n\n${USAGE}`);
+        process.stderr.write(
+          `imdsd: ${command === undefined ? 'a command is required' : `unknown command "${command}"`}\n\n${USAGE}`,
+        );
         return 2;
     }
   } catch (error) {
     process.stderr.write(`imdsd: ${describeError(error)}\n`);
-    const usageError = isImdsdError(error) && ['USAGE', 'CONFIG_INVALID', 'CONFIG_FILE_UNREADABLE'].includes(error.code);
+    const usageError =
+      isImdsdError(error) &&
+      ['USAGE', 'CONFIG_INVALID', 'CONFIG_FILE_UNREADABLE'].includes(error.code);
     return usageError ? 2 : 1;
   }
 }

@@ -30,9 +30,17 @@ export async function serveCommand(args: string[]): Promise<number> {
   const { config, configFile } = loadConfig(configFlagsFrom(args));
   const requireHopLimit = parseFlags(args, SERVE_FLAGS)['require-hop-limit'] === true;
   const hopLimit = loadHopLimitControl({ required: requireHopLimit });
-  const logger = createLogger({ level: config.logLevel as LogLevel, pretty: process.stdout.isTTY === true });
+  const logger = createLogger({
+    level: config.logLevel as LogLevel,
+    pretty: process.stdout.isTTY === true,
+  });
 
-  const running = await startImdsd({ config, logger, hopLimit, ...(configFile === undefined ? {} : { configFile }) });
+  const running = await startImdsd({
+    config,
+    logger,
+    hopLimit,
+    ...(configFile === undefined ? {} : { configFile }),
+  });
 
   // Listen for the signals before saying where imdsd listens: a supervisor may stop it as soon
   // as it reads that line, and a signal with no handler yet would kill it without closing.
@@ -47,7 +55,9 @@ export async function serveCommand(args: string[]): Promise<number> {
   }
   const first = running.imdsAddresses[0];
   if (first !== undefined) {
-    process.stderr.write(`AWS_EC2_METADATA_SERVICE_ENDPOINT=http://${formatListenAddress(first)}/\n`);
+    process.stderr.write(
+      `AWS_EC2_METADATA_SERVICE_ENDPOINT=http://${formatListenAddress(first)}/\n`,
+    );
   }
   process.stderr.write(`AWS_ENDPOINT_URL_EC2=http://${formatListenAddress(running.apiAddress)}\n`);
 

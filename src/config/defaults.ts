@@ -12,7 +12,14 @@ export function withDefaultInstance(input: Record<string, unknown>): Record<stri
 
   const roles = (input['roles'] ?? {}) as NonNullable<ConfigInput['roles']>;
   const defaults: ConfigInput = {
-    instances: [{ instanceId: DEFAULT_INSTANCE_ID, keyName: 'imdsd-key', iamRole: DEFAULT_ROLE_NAME, tags: { Name: 'imdsd' } }],
+    instances: [
+      {
+        instanceId: DEFAULT_INSTANCE_ID,
+        keyName: 'imdsd-key',
+        iamRole: DEFAULT_ROLE_NAME,
+        tags: { Name: 'imdsd' },
+      },
+    ],
     roles: { [DEFAULT_ROLE_NAME]: { source: 'minted' }, ...roles },
   };
   return { ...input, ...defaults };

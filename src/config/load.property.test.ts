@@ -81,10 +81,28 @@ const badValue = fc.oneof(
   fc.jsonValue({ maxDepth: 2 }),
   fc.string(),
   fc.integer(),
-  fc.constantFrom('', ' ', '0', '-1', '65', 'yes', 'null', '::1', '10.0.0.0/33', 'i-0123', '1.2.3.4:99999', 'us-east-1', 'x'.repeat(300)),
+  fc.constantFrom(
+    '',
+    ' ',
+    '0',
+    '-1',
+    '65',
+    'yes',
+    'null',
+    '::1',
+    '10.0.0.0/33',
+    'i-0123',
+    '1.2.3.4:99999',
+    'us-east-1',
+    'x'.repeat(300),
+  ),
 );
 
-function withValueAt(config: Record<string, unknown>, path: readonly (string | number)[], value: unknown): void {
+function withValueAt(
+  config: Record<string, unknown>,
+  path: readonly (string | number)[],
+  value: unknown,
+): void {
   let parent = config as Record<string | number, unknown>;
   for (const part of path.slice(0, -1)) parent = parent[part] as Record<string | number, unknown>;
   parent[path.at(-1) as string | number] = value;
@@ -122,14 +140,20 @@ test('any text as a config file fails with a config error, never another', () =>
       try {
         loadConfig({ config: file }, {});
       } catch (error) {
-        assert.ok(isImdsdError(error, 'CONFIG_INVALID') || isImdsdError(error, 'CONFIG_FILE_UNREADABLE'), String(error));
+        assert.ok(
+          isImdsdError(error, 'CONFIG_INVALID') || isImdsdError(error, 'CONFIG_FILE_UNREADABLE'),
+          String(error),
+        );
       }
     }),
   );
 });
 
 test('a bad flag or variable fails with CONFIG_INVALID naming the flag or variable', () => {
-  const text = fc.oneof(fc.string({ minLength: 1 }), fc.constantFrom('127.0.0.1', '[::1]', '1.2.3.4:70000', 'verbose', 'localhost:80'));
+  const text = fc.oneof(
+    fc.string({ minLength: 1 }),
+    fc.constantFrom('127.0.0.1', '[::1]', '1.2.3.4:70000', 'verbose', 'localhost:80'),
+  );
   fc.assert(
     fc.property(fc.constantFrom('listen', 'logLevel'), fc.boolean(), text, (key, asFlag, value) => {
       fc.pre(value.trim() !== '');

@@ -48,7 +48,11 @@ roles:
 
   it('takes flags over the environment over the file', () => {
     const path = configFile('listen: ["127.0.0.1:1"]\nlogLevel: warn\n');
-    const env = { IMDSD_LISTEN: '127.0.0.1:2, [::1]:3', IMDSD_LOG_LEVEL: 'debug', IMDSD_CONFIG: path };
+    const env = {
+      IMDSD_LISTEN: '127.0.0.1:2, [::1]:3',
+      IMDSD_LOG_LEVEL: 'debug',
+      IMDSD_CONFIG: path,
+    };
     assert.deepEqual(loadConfig({}, env).config.listen, ['127.0.0.1:2', '[::1]:3']);
     assert.equal(loadConfig({}, env).config.logLevel, 'debug');
     assert.deepEqual(loadConfig({ listen: ['127.0.0.1:4'] }, env).config.listen, ['127.0.0.1:4']);
@@ -56,7 +60,9 @@ roles:
   });
 
   it('names the key, the value and the file of a bad value', () => {
-    const path = configFile('instances:\n  - instanceId: i-0123456789abcdef0\n    metadataOptions: { httpPutResponseHopLimit: 65 }\n');
+    const path = configFile(
+      'instances:\n  - instanceId: i-0123456789abcdef0\n    metadataOptions: { httpPutResponseHopLimit: 65 }\n',
+    );
     const error = loadError(() => loadConfig({ config: path }, {}));
     assert.equal(error.code, 'CONFIG_INVALID');
     assert.match(error.message, /instances\[0\]\.metadataOptions\.httpPutResponseHopLimit = 65/);
@@ -65,13 +71,24 @@ roles:
   });
 
   it('names the flag or variable a bad value came from', () => {
-    assert.match(loadError(() => loadConfig({ listen: ['nowhere'] }, {})).message, /listen\[0\] = "nowhere" \(flag --listen\)/);
-    assert.match(loadError(() => loadConfig({}, { IMDSD_LOG_LEVEL: 'loud' })).message, /logLevel = "loud" \(environment IMDSD_LOG_LEVEL\)/);
+    assert.match(
+      loadError(() => loadConfig({ listen: ['nowhere'] }, {})).message,
+      /listen\[0\] = "nowhere" \(flag --listen\)/,
+    );
+    assert.match(
+      loadError(() => loadConfig({}, { IMDSD_LOG_LEVEL: 'loud' })).message,
+      /logLevel = "loud" \(environment IMDSD_LOG_LEVEL\)/,
+    );
   });
 
   it('refuses unknown keys, so a typo is never silently ignored', () => {
-    const path = configFile('instances:\n  - instanceId: i-0123456789abcdef0\n    metdataOptions: {}\n');
-    assert.match(loadError(() => loadConfig({ config: path }, {})).message, /unknown key\(s\) "metdataOptions"/);
+    const path = configFile(
+      'instances:\n  - instanceId: i-0123456789abcdef0\n    metdataOptions: {}\n',
+    );
+    assert.match(
+      loadError(() => loadConfig({ config: path }, {})).message,
+      /unknown key\(s\) "metdataOptions"/,
+    );
   });
 
   it('refuses a role that is not defined, and an instance id used twice', () => {
@@ -91,12 +108,24 @@ instances:
   - { instanceId: i-0123456789abcdef0 }
   - { instanceId: i-0123456789abcdef1 }
 `);
-    assert.match(loadError(() => loadConfig({ config: path }, {})).message, /clients\[0\].*also a client block of instances\[0\]/);
+    assert.match(
+      loadError(() => loadConfig({ config: path }, {})).message,
+      /clients\[0\].*also a client block of instances\[0\]/,
+    );
   });
 
   it('reports an unreadable or malformed file as such', () => {
-    assert.equal(loadError(() => loadConfig({ config: files.path('absent.yaml') }, {})).code, 'CONFIG_FILE_UNREADABLE');
-    assert.equal(loadError(() => loadConfig({ config: configFile('listen: [unclosed') }, {})).code, 'CONFIG_FILE_UNREADABLE');
-    assert.equal(loadError(() => loadConfig({ config: configFile('- a list') }, {})).code, 'CONFIG_FILE_UNREADABLE');
+    assert.equal(
+      loadError(() => loadConfig({ config: files.path('absent.yaml') }, {})).code,
+      'CONFIG_FILE_UNREADABLE',
+    );
+    assert.equal(
+      loadError(() => loadConfig({ config: configFile('listen: [unclosed') }, {})).code,
+      'CONFIG_FILE_UNREADABLE',
+    );
+    assert.equal(
+      loadError(() => loadConfig({ config: configFile('- a list') }, {})).code,
+      'CONFIG_FILE_UNREADABLE',
+    );
   });
 });

@@ -23,7 +23,11 @@ export interface ConfigFlags {
 }
 
 /** Where each top-level key came from, so an error can point at the flag, variable or file. */
-type Origin = { kind: 'flag'; name: string } | { kind: 'env'; name: string } | { kind: 'file'; path: string } | { kind: 'default' };
+type Origin =
+  | { kind: 'flag'; name: string }
+  | { kind: 'env'; name: string }
+  | { kind: 'file'; path: string }
+  | { kind: 'default' };
 
 /**
  * Top-level keys that a flag or an environment variable can set. Precedence is data:
@@ -70,7 +74,9 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
   const result = configSchema.safeParse(withDefaultInstance(merged));
   if (!result.success) throw configError(result.error.issues, merged, origins);
 
-  return absoluteFile === undefined ? { config: result.data } : { config: result.data, configFile: absoluteFile };
+  return absoluteFile === undefined
+    ? { config: result.data }
+    : { config: result.data, configFile: absoluteFile };
 }
 
 /**
@@ -80,12 +86,19 @@ export function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.
 export const API_ACCESS_KEY_ID_ENV = 'IMDSD_API_ACCESS_KEY_ID';
 export const API_SECRET_ACCESS_KEY_ENV = 'IMDSD_API_SECRET_ACCESS_KEY';
 
-function addApiCredentialFromEnv(merged: Record<string, unknown>, origins: Map<string, Origin>, env: NodeJS.ProcessEnv): void {
+function addApiCredentialFromEnv(
+  merged: Record<string, unknown>,
+  origins: Map<string, Origin>,
+  env: NodeJS.ProcessEnv,
+): void {
   const accessKeyId = nonEmpty(env[API_ACCESS_KEY_ID_ENV]);
   const secretAccessKey = nonEmpty(env[API_SECRET_ACCESS_KEY_ENV]);
   if (accessKeyId === undefined && secretAccessKey === undefined) return;
   if (accessKeyId === undefined || secretAccessKey === undefined) {
-    throw new ImdsdError('CONFIG_INVALID', `set both ${API_ACCESS_KEY_ID_ENV} and ${API_SECRET_ACCESS_KEY_ENV}, or neither`);
+    throw new ImdsdError(
+      'CONFIG_INVALID',
+      `set both ${API_ACCESS_KEY_ID_ENV} and ${API_SECRET_ACCESS_KEY_ENV}, or neither`,
+    );
   }
 
   const api = (merged['api'] ?? {}) as Record<string, unknown>;
@@ -100,30 +113,44 @@ function readConfigFile(path: string): Record<string, unknown> {
     text = readFileSync(path, 'utf8');
   } catch (error) {
     const reason = (error as NodeJS.ErrnoException).code ?? 'unreadable';
-    throw new ImdsdError('CONFIG_FILE_UNREADABLE', `cannot read config file ${path} (${reason})`, { cause: error });
+    throw new ImdsdError('CONFIG_FILE_UNREADABLE', `cannot read config file ${path} (${reason})`, {
+      cause: error,
+    });
   }
 
   let document: unknown;
   try {
     document = parseYaml(text, { prettyErrors: true, uniqueKeys: true });
   } catch (error) {
-    throw new ImdsdError('CONFIG_FILE_UNREADABLE', `config file ${path} is not valid YAML: ${(error as Error).message}`);
+    throw new ImdsdError(
+      'CONFIG_FILE_UNREADABLE',
+      `config file ${path} is not valid YAML: ${(error as Error).message}`,
+    );
   }
 
   if (document === null || document === undefined) return {};
   if (typeof document !== 'object' || Array.isArray(document)) {
-    throw new ImdsdError('CONFIG_FILE_UNREADABLE', `config file ${path} must hold a mapping of keys at its top level`);
+    throw new ImdsdError(
+      'CONFIG_FILE_UNREADABLE',
+      `config file ${path} must hold a mapping of keys at its top level`,
+    );
   }
   return document as Record<string, unknown>;
 }
 
-function configError(issues: ZodIssue[], merged: Record<string, unknown>, origins: Map<string, Origin>): ImdsdError {
+function configError(
+  issues: ZodIssue[],
+  merged: Record<string, unknown>,
+  origins: Map<string, Origin>,
+): ImdsdError {
   const lines = issues.map((issue) => {
     const key = formatKeyPath(issue.path);
     const value = valueAt(merged, issue.path);
-    const shownValue = value === undefined || isSecretKey(issue.path) ? '' : ` = ${JSON.stringify(value)}`;
+    const shownValue =
+      value === undefined || isSecretKey(issue.path) ? '' : ` = ${JSON.stringify(value)}`;
     // An unknown top-level key has an empty path: its origin is that of the key itself.
-    const topKey = issue.path[0] ?? (issue.code === 'unrecognized_keys' ? issue.keys[0] : undefined);
+    const topKey =
+      issue.path[0] ?? (issue.code === 'unrecognized_keys' ? issue.keys[0] : undefined);
     const origin = origins.get(String(topKey ?? '')) ?? { kind: 'default' };
     return `${key}${shownValue} (${describeOrigin(origin)}): ${describeIssue(issue)}`;
   });
@@ -137,7 +164,8 @@ function isSecretKey(path: ReadonlyArray<string | number>): boolean {
 }
 
 function describeIssue(issue: ZodIssue): string {
-  if (issue.code === 'unrecognized_keys') return `unknown key(s) ${issue.keys.map((key) => `"${key}"`).join(', ')}`;
+  if (issue.code === 'unrecognized_keys')
+    return `unknown key(s) ${issue.keys.map((key) => `"${key}"`).join(', ')}`;
   if (issue.code === 'invalid_type' && issue.received === 'undefined') return 'is required';
   return issue.message;
 }
@@ -158,7 +186,11 @@ function describeOrigin(origin: Origin): string {
 /** `instances[0].metadataOptions.httpTokens`, the way a user finds the key in the YAML. */
 export function formatKeyPath(path: ReadonlyArray<string | number>): string {
   if (path.length === 0) return '(top level)';
-  return path.map((part, index) => (typeof part === 'number' ? `[${part}]` : index === 0 ? part : `.${part}`)).join('');
+  return path
+    .map((part, index) =>
+      typeof part === 'number' ? `[${part}]` : index === 0 ? part : `.${part}`,
+    )
+    .join('');
 }
 
 function valueAt(root: unknown, path: ReadonlyArray<string | number>): unknown {

@@ -38,7 +38,10 @@ describe('role sources in the config', () => {
         roleArn: ROLE_ARN,
         externalId: 'partner-7f3a',
         roleSessionName: 'imdsd-session',
-        sessionPolicy: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: '*' }] },
+        sessionPolicy: {
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: '*' }],
+        },
         sessionPolicyArns: ['arn:aws:iam::aws:policy/ReadOnlyAccess'],
         sessionTags: { team: 'platform', 'cost-center': '42' },
         sourceIdentity: 'alice',
@@ -51,7 +54,11 @@ describe('role sources in the config', () => {
     const role = config.roles['app'];
     assert.equal(role?.source, 'assume-role');
     assert.equal(role.durationSeconds, 3600);
-    assert.deepEqual(config.credentials, { stsCallsPerSecond: 10, stsBurst: 20, startupWaitSeconds: 10 });
+    assert.deepEqual(config.credentials, {
+      stsCallsPerSecond: 10,
+      stsBurst: 20,
+      startupWaitSeconds: 10,
+    });
   });
 
   it('rejects a chain of source roles that comes back to itself, once, naming the key', () => {
@@ -61,12 +68,18 @@ describe('role sources in the config', () => {
       c: { source: 'assume-role', roleArn: ROLE_ARN, sourceRole: 'a' },
     });
 
-    assert.match(message, /^roles\.a\.sourceRole = "b" \(file .*\): role chain a → b → c → a is a cycle/);
+    assert.match(
+      message,
+      /^roles\.a\.sourceRole = "b" \(file .*\): role chain a → b → c → a is a cycle/,
+    );
     assert.equal(message.split('\n').length, 1);
   });
 
   it('rejects a role that is its own source', () => {
-    assert.match(configError({ a: { source: 'assume-role', roleArn: ROLE_ARN, sourceRole: 'a' } }), /role chain a → a is a cycle/);
+    assert.match(
+      configError({ a: { source: 'assume-role', roleArn: ROLE_ARN, sourceRole: 'a' } }),
+      /role chain a → a is a cycle/,
+    );
   });
 
   it('rejects a source role that is not defined, and a profile given with a source role', () => {
@@ -87,7 +100,12 @@ describe('role sources in the config', () => {
     assert.match(
       configError({
         base: { source: 'assume-role', roleArn: ROLE_ARN },
-        chained: { source: 'assume-role', roleArn: ROLE_ARN, sourceRole: 'base', durationSeconds: 7200 },
+        chained: {
+          source: 'assume-role',
+          roleArn: ROLE_ARN,
+          sourceRole: 'base',
+          durationSeconds: 7200,
+        },
       }),
       /roles\.chained\.durationSeconds = 7200 .*: must be at most 3600: STS limits a chained role session to one hour/,
     );
@@ -95,7 +113,9 @@ describe('role sources in the config', () => {
 
   it('rejects a session policy that is not a JSON policy document, and a bad role ARN', () => {
     assert.match(
-      configError({ a: { source: 'assume-role', roleArn: ROLE_ARN, sessionPolicy: 'Allow everything' } }),
+      configError({
+        a: { source: 'assume-role', roleArn: ROLE_ARN, sessionPolicy: 'Allow everything' },
+      }),
       /roles\.a\.sessionPolicy .*: must be a JSON policy document/,
     );
     assert.match(
@@ -105,16 +125,26 @@ describe('role sources in the config', () => {
   });
 
   it('requires each static key once, from the file or a variable', () => {
-    assert.match(configError({ pinned: { source: 'static', secretAccessKeyEnv: 'SECRET' } }), /roles\.pinned .*: accessKeyId or accessKeyIdEnv is required/);
+    assert.match(
+      configError({ pinned: { source: 'static', secretAccessKeyEnv: 'SECRET' } }),
+      /roles\.pinned .*: accessKeyId or accessKeyIdEnv is required/,
+    );
 
     const message = configError({
-      pinned: { source: 'static', accessKeyIdEnv: 'KEY_ID', secretAccessKey: 'placeholder-not-a-key', secretAccessKeyEnv: 'SECRET' },
+      pinned: {
+        source: 'static',
+        accessKeyIdEnv: 'KEY_ID',
+        secretAccessKey: 'placeholder-not-a-key',
+        secretAccessKeyEnv: 'SECRET',
+      },
     });
     assert.match(message, /roles\.pinned .*: give secretAccessKey or secretAccessKeyEnv, not both/);
   });
 
   it('never repeats a secret value in an error message', () => {
-    const message = configError({ pinned: { source: 'static', accessKeyIdEnv: 'KEY_ID', secretAccessKey: 12345678901234 } });
+    const message = configError({
+      pinned: { source: 'static', accessKeyIdEnv: 'KEY_ID', secretAccessKey: 12345678901234 },
+    });
 
     assert.match(message, /roles\.pinned\.secretAccessKey \(file/);
     assert.doesNotMatch(message, /12345678901234/);

@@ -8,7 +8,10 @@ const ROLE_CHAINING_MAX_SECONDS = 3_600;
  * is given, and where an assume-role source's credentials come from. Issues on secret keys
  * point at the role itself, so the error message never repeats a secret value.
  */
-export function checkRoleSources(roles: Readonly<Record<string, RoleConfig>>, context: RefinementCtx): void {
+export function checkRoleSources(
+  roles: Readonly<Record<string, RoleConfig>>,
+  context: RefinementCtx,
+): void {
   for (const [name, role] of Object.entries(roles)) {
     if (role.source === 'static') checkStaticKeys(name, role, context);
     if (role.source === 'assume-role') checkAssumeRole(name, role, roles, context);
@@ -25,9 +28,17 @@ function checkStaticKeys(name: string, role: StaticRoleConfig, context: Refineme
 
   for (const [key, value, envName, required] of pairs) {
     if (value !== undefined && envName !== undefined) {
-      context.addIssue({ code: 'custom', path: ['roles', name], message: `give ${key} or ${key}Env, not both` });
+      context.addIssue({
+        code: 'custom',
+        path: ['roles', name],
+        message: `give ${key} or ${key}Env, not both`,
+      });
     } else if (required && value === undefined && envName === undefined) {
-      context.addIssue({ code: 'custom', path: ['roles', name], message: `${key} or ${key}Env is required` });
+      context.addIssue({
+        code: 'custom',
+        path: ['roles', name],
+        message: `${key} or ${key}Env is required`,
+      });
     }
   }
 }
@@ -39,12 +50,20 @@ function checkAssumeRole(
   context: RefinementCtx,
 ): void {
   if (typeof role.sessionPolicy === 'string' && !isJsonObject(role.sessionPolicy)) {
-    context.addIssue({ code: 'custom', path: ['roles', name, 'sessionPolicy'], message: 'must be a JSON policy document' });
+    context.addIssue({
+      code: 'custom',
+      path: ['roles', name, 'sessionPolicy'],
+      message: 'must be a JSON policy document',
+    });
   }
 
   if (role.sourceRole === undefined) return;
   if (role.profile !== undefined) {
-    context.addIssue({ code: 'custom', path: ['roles', name, 'sourceRole'], message: 'give profile or sourceRole, not both' });
+    context.addIssue({
+      code: 'custom',
+      path: ['roles', name, 'sourceRole'],
+      message: 'give profile or sourceRole, not both',
+    });
   }
   if (!(role.sourceRole in roles)) {
     context.addIssue({
@@ -54,7 +73,10 @@ function checkAssumeRole(
     });
   }
   // STS limits a session assumed with another role's session to one hour (role chaining).
-  if (roles[role.sourceRole]?.source === 'assume-role' && role.durationSeconds > ROLE_CHAINING_MAX_SECONDS) {
+  if (
+    roles[role.sourceRole]?.source === 'assume-role' &&
+    role.durationSeconds > ROLE_CHAINING_MAX_SECONDS
+  ) {
     context.addIssue({
       code: 'custom',
       path: ['roles', name, 'durationSeconds'],
@@ -64,7 +86,10 @@ function checkAssumeRole(
 }
 
 /** A role whose credentials are signed, in the end, by its own: reported once per cycle. */
-function checkRoleChains(roles: Readonly<Record<string, RoleConfig>>, context: RefinementCtx): void {
+function checkRoleChains(
+  roles: Readonly<Record<string, RoleConfig>>,
+  context: RefinementCtx,
+): void {
   const reported = new Set<string>();
 
   for (const start of Object.keys(roles)) {

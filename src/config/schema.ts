@@ -56,16 +56,36 @@ const tagKey = z
 
 export const instanceSchema = z
   .object({
-    instanceId: z.string().regex(/^i-(?:[0-9a-f]{8}|[0-9a-f]{17})$/, 'must look like i-0123456789abcdef0'),
-    instanceType: z.string().regex(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/, 'must look like t3.micro').default('t3.micro'),
+    instanceId: z
+      .string()
+      .regex(/^i-(?:[0-9a-f]{8}|[0-9a-f]{17})$/, 'must look like i-0123456789abcdef0'),
+    instanceType: z
+      .string()
+      .regex(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/, 'must look like t3.micro')
+      .default('t3.micro'),
     architecture: z.enum(['x86_64', 'arm64', 'i386']).default('x86_64'),
-    imageId: z.string().regex(/^ami-(?:[0-9a-f]{8}|[0-9a-f]{17})$/, 'must look like ami-0abcdef1234567890').default('ami-0abcdef1234567890'),
-    accountId: z.string().regex(/^\d{12}$/, 'must be 12 digits (quote it in YAML)').default('123456789012'),
-    region: z.string().regex(/^[a-z]{2}(?:-[a-z]+)+-\d$/, 'must look like us-west-2').default('us-east-1'),
-    availabilityZone: z.string().regex(/^[a-z]{2}(?:-[a-z]+)+-\d[a-z]$/, 'must look like us-west-2a').optional(),
+    imageId: z
+      .string()
+      .regex(/^ami-(?:[0-9a-f]{8}|[0-9a-f]{17})$/, 'must look like ami-0abcdef1234567890')
+      .default('ami-0abcdef1234567890'),
+    accountId: z
+      .string()
+      .regex(/^\d{12}$/, 'must be 12 digits (quote it in YAML)')
+      .default('123456789012'),
+    region: z
+      .string()
+      .regex(/^[a-z]{2}(?:-[a-z]+)+-\d$/, 'must look like us-west-2')
+      .default('us-east-1'),
+    availabilityZone: z
+      .string()
+      .regex(/^[a-z]{2}(?:-[a-z]+)+-\d[a-z]$/, 'must look like us-west-2a')
+      .optional(),
     privateIp: ipv4.default('172.31.16.10'),
     publicIp: ipv4.optional(),
-    macAddress: z.string().regex(/^[0-9a-f]{2}(?::[0-9a-f]{2}){5}$/, 'must be lower-case aa:bb:cc:dd:ee:ff').optional(),
+    macAddress: z
+      .string()
+      .regex(/^[0-9a-f]{2}(?::[0-9a-f]{2}){5}$/, 'must be lower-case aa:bb:cc:dd:ee:ff')
+      .optional(),
     securityGroups: z.array(z.string().min(1)).min(1).default(['default']),
     launchTime: z.string().datetime({ offset: true }).optional(),
     userData: z.string().optional(),
@@ -73,17 +93,30 @@ export const instanceSchema = z
     tags: z.record(tagKey, z.string().max(256)).default({}),
     keyName: z.string().min(1).optional(),
     openSshKey: z.string().min(1).optional(),
-    iamRole: z.string().regex(/^[\w+=,.@-]{1,64}$/, 'must be an IAM role name').optional(),
-    instanceProfile: z.string().regex(/^[\w+=,.@-]{1,128}$/, 'must be an instance profile name').optional(),
+    iamRole: z
+      .string()
+      .regex(/^[\w+=,.@-]{1,64}$/, 'must be an IAM role name')
+      .optional(),
+    instanceProfile: z
+      .string()
+      .regex(/^[\w+=,.@-]{1,128}$/, 'must be an instance profile name')
+      .optional(),
     metadataOptions: metadataOptionsSchema.default({}),
     clients: z.array(cidr).min(1).default(['0.0.0.0/0', '::/0']),
   })
   .strict()
   .superRefine((instance, context) => {
     if (instance.userData !== undefined && instance.userDataFile !== undefined) {
-      context.addIssue({ code: 'custom', path: ['userDataFile'], message: 'give userData or userDataFile, not both' });
+      context.addIssue({
+        code: 'custom',
+        path: ['userDataFile'],
+        message: 'give userData or userDataFile, not both',
+      });
     }
-    if (instance.availabilityZone !== undefined && !instance.availabilityZone.startsWith(instance.region)) {
+    if (
+      instance.availabilityZone !== undefined &&
+      !instance.availabilityZone.startsWith(instance.region)
+    ) {
       context.addIssue({
         code: 'custom',
         path: ['availabilityZone'],
@@ -95,8 +128,12 @@ export const instanceSchema = z
 export const ASSUME_ROLE_DURATION_DEFAULT_SECONDS = 3_600;
 
 const roleName = z.string().regex(/^[\w+=,.@-]{1,64}$/, 'must be an IAM role name');
-const stsName = z.string().regex(/^[\w+=,.@-]{2,64}$/, 'must be 2 to 64 of letters, digits and +=,.@-');
-const environmentVariable = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name');
+const stsName = z
+  .string()
+  .regex(/^[\w+=,.@-]{2,64}$/, 'must be 2 to 64 of letters, digits and +=,.@-');
+const environmentVariable = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name');
 
 const durationSeconds = z
   .number()
@@ -123,7 +160,10 @@ export const mintedRoleSchema = z
 export const staticRoleSchema = z
   .object({
     source: z.literal('static'),
-    accessKeyId: z.string().regex(/^[A-Z0-9]{16,128}$/, 'must look like ASIA... or AKIA...').optional(),
+    accessKeyId: z
+      .string()
+      .regex(/^[A-Z0-9]{16,128}$/, 'must look like ASIA... or AKIA...')
+      .optional(),
     accessKeyIdEnv: environmentVariable.optional(),
     secretAccessKey: z.string().min(1).optional(),
     secretAccessKeyEnv: environmentVariable.optional(),
@@ -137,22 +177,55 @@ export const staticRoleSchema = z
 export const assumeRoleSchema = z
   .object({
     source: z.literal('assume-role'),
-    roleArn: z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/, 'must be an IAM role ARN'),
-    externalId: z.string().regex(/^[\w+=,.@:/-]{2,1224}$/, 'must be 2 to 1224 of letters, digits and +=,.@:/-').optional(),
+    roleArn: z
+      .string()
+      .regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/, 'must be an IAM role ARN'),
+    externalId: z
+      .string()
+      .regex(/^[\w+=,.@:/-]{2,1224}$/, 'must be 2 to 1224 of letters, digits and +=,.@:/-')
+      .optional(),
     roleSessionName: stsName.optional(),
-    durationSeconds: z.number().int().min(ROLE_DURATION_MIN_SECONDS).max(ROLE_DURATION_MAX_SECONDS).default(ASSUME_ROLE_DURATION_DEFAULT_SECONDS),
+    durationSeconds: z
+      .number()
+      .int()
+      .min(ROLE_DURATION_MIN_SECONDS)
+      .max(ROLE_DURATION_MAX_SECONDS)
+      .default(ASSUME_ROLE_DURATION_DEFAULT_SECONDS),
     sessionPolicy: z.union([z.string().min(1), z.record(z.unknown())]).optional(),
-    sessionPolicyArns: z.array(z.string().regex(/^arn:aws[a-z-]*:iam::(?:\d{12}|aws):policy\/.+$/, 'must be an IAM policy ARN')).max(10).optional(),
-    sessionTags: z.record(z.string().regex(/^[\p{L}\p{Z}\p{N}_.:/=+@-]{1,128}$/u, 'must be a tag key'), z.string().max(256)).optional(),
+    sessionPolicyArns: z
+      .array(
+        z
+          .string()
+          .regex(/^arn:aws[a-z-]*:iam::(?:\d{12}|aws):policy\/.+$/, 'must be an IAM policy ARN'),
+      )
+      .max(10)
+      .optional(),
+    sessionTags: z
+      .record(
+        z.string().regex(/^[\p{L}\p{Z}\p{N}_.:/=+@-]{1,128}$/u, 'must be a tag key'),
+        z.string().max(256),
+      )
+      .optional(),
     sourceIdentity: stsName.optional(),
-    stsRegion: z.string().regex(/^[a-z]{2}(?:-[a-z]+)+-\d$/, 'must look like us-west-2').optional(),
-    stsEndpoint: z.string().url().refine((url) => /^https?:\/\//.test(url), 'must be an http or https URL').optional(),
+    stsRegion: z
+      .string()
+      .regex(/^[a-z]{2}(?:-[a-z]+)+-\d$/, 'must look like us-west-2')
+      .optional(),
+    stsEndpoint: z
+      .string()
+      .url()
+      .refine((url) => /^https?:\/\//.test(url), 'must be an http or https URL')
+      .optional(),
     profile: z.string().min(1).optional(),
     sourceRole: roleName.optional(),
   })
   .strict();
 
-export const roleSchema = z.discriminatedUnion('source', [mintedRoleSchema, staticRoleSchema, assumeRoleSchema]);
+export const roleSchema = z.discriminatedUnion('source', [
+  mintedRoleSchema,
+  staticRoleSchema,
+  assumeRoleSchema,
+]);
 
 /** How imdsd talks to STS and when `imdsd serve` stops waiting for the first credentials. */
 export const credentialsSettingsSchema = z
@@ -166,8 +239,13 @@ export const credentialsSettingsSchema = z
 /** Administrator keys of the control API: they may do everything (README "Control API"). */
 export const apiCredentialSchema = z
   .object({
-    accessKeyId: z.string().regex(/^[A-Z0-9]{16,128}$/, 'must be 16 to 128 upper-case letters and digits'),
-    secretAccessKey: z.string().min(16, 'must be at least 16 characters').max(128, 'must be at most 128 characters'),
+    accessKeyId: z
+      .string()
+      .regex(/^[A-Z0-9]{16,128}$/, 'must be 16 to 128 upper-case letters and digits'),
+    secretAccessKey: z
+      .string()
+      .min(16, 'must be at least 16 characters')
+      .max(128, 'must be at most 128 characters'),
   })
   .strict();
 
@@ -185,7 +263,9 @@ export const configSchema = z
     state: z.string().min(1).optional(),
     logLevel: z.enum(LOG_LEVELS).default('info'),
     instances: z.array(instanceSchema).min(1).optional(),
-    roles: z.record(z.string().regex(/^[\w+=,.@-]{1,64}$/, 'must be an IAM role name'), roleSchema).default({}),
+    roles: z
+      .record(z.string().regex(/^[\w+=,.@-]{1,64}$/, 'must be an IAM role name'), roleSchema)
+      .default({}),
     credentials: credentialsSettingsSchema.default({}),
   })
   .strict()
@@ -209,7 +289,11 @@ export const configSchema = z
       });
 
       if (seenIds.has(instance.instanceId)) {
-        context.addIssue({ code: 'custom', path: ['instances', index, 'instanceId'], message: 'is used by another instance' });
+        context.addIssue({
+          code: 'custom',
+          path: ['instances', index, 'instanceId'],
+          message: 'is used by another instance',
+        });
       }
       seenIds.add(instance.instanceId);
 
@@ -225,22 +309,40 @@ export const configSchema = z
 
 /** The control API never shares the IMDS listener, and each administrator key id is unique. */
 function checkApiSettings(
-  config: { listen: string[]; apiListen: string; api: { credentials: Array<{ accessKeyId: string }> } },
+  config: {
+    listen: string[];
+    apiListen: string;
+    api: { credentials: Array<{ accessKeyId: string }> };
+  },
   context: z.RefinementCtx,
 ): void {
   const api = parseListenAddress(config.apiListen);
   const clash = config.listen.find((text) => {
     const imds = parseListenAddress(text);
-    return typeof imds !== 'string' && typeof api !== 'string' && api.port !== 0 && imds.host === api.host && imds.port === api.port;
+    return (
+      typeof imds !== 'string' &&
+      typeof api !== 'string' &&
+      api.port !== 0 &&
+      imds.host === api.host &&
+      imds.port === api.port
+    );
   });
   if (clash !== undefined) {
-    context.addIssue({ code: 'custom', path: ['apiListen'], message: `is also an IMDS listen address; the control API needs its own` });
+    context.addIssue({
+      code: 'custom',
+      path: ['apiListen'],
+      message: `is also an IMDS listen address; the control API needs its own`,
+    });
   }
 
   const seenKeys = new Set<string>();
   config.api.credentials.forEach(({ accessKeyId }, index) => {
     if (seenKeys.has(accessKeyId)) {
-      context.addIssue({ code: 'custom', path: ['api', 'credentials', index, 'accessKeyId'], message: 'is used by another credential' });
+      context.addIssue({
+        code: 'custom',
+        path: ['api', 'credentials', index, 'accessKeyId'],
+        message: 'is used by another credential',
+      });
     }
     seenKeys.add(accessKeyId);
   });

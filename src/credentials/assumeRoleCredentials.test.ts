@@ -22,7 +22,11 @@ const REQUEST: CredentialRequest = {
 };
 
 function role(extra: Partial<AssumeRoleConfig> = {}): AssumeRoleConfig {
-  return assumeRoleSchema.parse({ source: 'assume-role', roleArn: 'arn:aws:iam::123456789012:role/app', ...extra });
+  return assumeRoleSchema.parse({
+    source: 'assume-role',
+    roleArn: 'arn:aws:iam::123456789012:role/app',
+    ...extra,
+  });
 }
 
 const openBudget: StsCallBudget = { take: () => Promise.resolve() };
@@ -37,7 +41,10 @@ describe('assume-role source', () => {
   });
 
   it('passes every session option to AssumeRole under its STS name', () => {
-    const policy = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: '*' }] };
+    const policy = {
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: '*' }],
+    };
     const input = assumeRoleInput(
       role({
         externalId: 'partner-7f3a',
@@ -64,23 +71,48 @@ describe('assume-role source', () => {
   });
 
   it('refuses an STS answer without complete credentials', () => {
-    const output = { Credentials: { AccessKeyId: 'ASIAEXAMPLE', SecretAccessKey: '', SessionToken: 't', Expiration: new Date() }, $metadata: {} };
+    const output = {
+      Credentials: {
+        AccessKeyId: 'ASIAEXAMPLE',
+        SecretAccessKey: '',
+        SessionToken: 't',
+        Expiration: new Date(),
+      },
+      $metadata: {},
+    };
 
     assert.throws(
       () => roleCredentialsFrom(output, 'app', Date.now()),
-      (error) => isImdsdError(error, 'CREDENTIALS_UNAVAILABLE') && error.upstreamCode === 'InvalidStsResponse',
+      (error) =>
+        isImdsdError(error, 'CREDENTIALS_UNAVAILABLE') &&
+        error.upstreamCode === 'InvalidStsResponse',
     );
   });
 
   it("keeps STS's own error code, and names network failures StsUnreachable", () => {
-    const denied = new STSServiceException({ name: 'AccessDenied', $fault: 'client', $metadata: {}, message: 'not authorized' });
-    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), { code: 'ECONNREFUSED' });
+    const denied = new STSServiceException({
+      name: 'AccessDenied',
+      $fault: 'client',
+      $metadata: {},
+      message: 'not authorized',
+    });
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), {
+      code: 'ECONNREFUSED',
+    });
     const aborted = Object.assign(new Error('Request aborted'), { name: 'AbortError' });
 
     const cases = [
-      [denied, 'AccessDenied', 'imdsd cannot assume the role app: STS answered AccessDenied: not authorized'],
+      [
+        denied,
+        'AccessDenied',
+        'imdsd cannot assume the role app: STS answered AccessDenied: not authorized',
+      ],
       [refused, 'StsUnreachable', 'imdsd cannot reach STS to assume the role app (ECONNREFUSED)'],
-      [aborted, 'StsUnreachable', 'imdsd cannot reach STS to assume the role app (no answer within 5000 ms)'],
+      [
+        aborted,
+        'StsUnreachable',
+        'imdsd cannot reach STS to assume the role app (no answer within 5000 ms)',
+      ],
     ] as const;
     for (const [error, upstreamCode, message] of cases) {
       const failure = stsFailure('app', error, 5000);
@@ -90,34 +122,58 @@ describe('assume-role source', () => {
   });
 
   it('fails without calling STS when there are no signing credentials', async () => {
-    const noCredentials: SigningCredentialsSource = () => Promise.reject(new Error('Could not load credentials from any providers'));
-    const source = assumeRoleCredentialSource({ roleName: 'app', role: role({ profile: 'ops' }), signingCredentials: noCredentials, budget: openBudget });
+    const noCredentials: SigningCredentialsSource = () =>
+      Promise.reject(new Error('Could not load credentials from any providers'));
+    const source = assumeRoleCredentialSource({
+      roleName: 'app',
+      role: role({ profile: 'ops' }),
+      signingCredentials: noCredentials,
+      budget: openBudget,
+    });
 
     await assert.rejects(source.credentials(REQUEST), (error) => {
       assert.ok(isImdsdError(error, 'CREDENTIALS_UNAVAILABLE'));
       assert.equal(error.upstreamCode, 'SourceCredentialsUnavailable');
-      assert.equal(error.message, 'imdsd has no credentials from profile ops to assume the role app: Could not load credentials from any providers');
+      assert.equal(
+        error.message,
+        'imdsd has no credentials from profile ops to assume the role app: Could not load credentials from any providers',
+      );
       return true;
     });
   });
 
   it("passes on the source role's failure code when a chained role has no source credentials", async () => {
     const sourceFailed: SigningCredentialsSource = () =>
-      Promise.reject(new ImdsdError('CREDENTIALS_UNAVAILABLE', 'STS answered AccessDenied', { upstreamCode: 'AccessDenied' }));
-    const source = assumeRoleCredentialSource({ roleName: 'app', role: role({ sourceRole: 'base' }), signingCredentials: sourceFailed, budget: openBudget });
+      Promise.reject(
+        new ImdsdError('CREDENTIALS_UNAVAILABLE', 'STS answered AccessDenied', {
+          upstreamCode: 'AccessDenied',
+        }),
+      );
+    const source = assumeRoleCredentialSource({
+      roleName: 'app',
+      role: role({ sourceRole: 'base' }),
+      signingCredentials: sourceFailed,
+      budget: openBudget,
+    });
 
     await assert.rejects(
       source.credentials(REQUEST),
       (error) =>
-        isImdsdError(error) && error.upstreamCode === 'AccessDenied' && /^the source role base of role app has no credentials/.test(error.message),
+        isImdsdError(error) &&
+        error.upstreamCode === 'AccessDenied' &&
+        /^the source role base of role app has no credentials/.test(error.message),
     );
   });
 
   it('does not call STS when the call budget refuses', async () => {
     const spent: StsCallBudget = {
-      take: () => Promise.reject(new ImdsdError('CREDENTIALS_UNAVAILABLE', 'budget spent', { upstreamCode: 'Throttling' })),
+      take: () =>
+        Promise.reject(
+          new ImdsdError('CREDENTIALS_UNAVAILABLE', 'budget spent', { upstreamCode: 'Throttling' }),
+        ),
     };
-    const signing: SigningCredentialsSource = () => Promise.resolve({ accessKeyId: 'AKIA' + 'X'.repeat(16), secretAccessKey: 'unused' });
+    const signing: SigningCredentialsSource = () =>
+      Promise.resolve({ accessKeyId: 'AKIA' + 'X'.repeat(16), secretAccessKey: 'unused' });
     const source = assumeRoleCredentialSource({
       roleName: 'app',
       role: role({ stsEndpoint: 'http://127.0.0.1:9' }),
@@ -125,6 +181,9 @@ describe('assume-role source', () => {
       budget: spent,
     });
 
-    await assert.rejects(source.credentials(REQUEST), (error) => isImdsdError(error) && error.upstreamCode === 'Throttling');
+    await assert.rejects(
+      source.credentials(REQUEST),
+      (error) => isImdsdError(error) && error.upstreamCode === 'Throttling',
+    );
   });
 });

@@ -111,10 +111,15 @@ async function signingCredentialsFor(
     if (error instanceof ImdsdError) {
       const source = role.sourceRole ?? '?';
       const message = `the source role ${source} of role ${roleName} has no credentials: ${error.message}`;
-      throw new ImdsdError('CREDENTIALS_UNAVAILABLE', message, optionsOf(error.upstreamCode, error));
+      throw new ImdsdError(
+        'CREDENTIALS_UNAVAILABLE',
+        message,
+        optionsOf(error.upstreamCode, error),
+      );
     }
 
-    const from = role.profile === undefined ? 'the AWS SDK credential chain' : `profile ${role.profile}`;
+    const from =
+      role.profile === undefined ? 'the AWS SDK credential chain' : `profile ${role.profile}`;
     const reason = error instanceof Error ? `: ${error.message}` : '';
     const message = `imdsd has no credentials from ${from} to assume the role ${roleName}${reason}`;
     throw new ImdsdError('CREDENTIALS_UNAVAILABLE', message, {
@@ -124,8 +129,14 @@ async function signingCredentialsFor(
   }
 }
 
-export function assumeRoleInput(role: AssumeRoleConfig, request: CredentialRequest): AssumeRoleCommandInput {
-  const policy = typeof role.sessionPolicy === 'object' ? JSON.stringify(role.sessionPolicy) : role.sessionPolicy;
+export function assumeRoleInput(
+  role: AssumeRoleConfig,
+  request: CredentialRequest,
+): AssumeRoleCommandInput {
+  const policy =
+    typeof role.sessionPolicy === 'object'
+      ? JSON.stringify(role.sessionPolicy)
+      : role.sessionPolicy;
   const policyArns = role.sessionPolicyArns?.map((arn) => ({ arn }));
   const tags = role.sessionTags === undefined ? undefined : Object.entries(role.sessionTags);
 
@@ -158,7 +169,9 @@ export function roleCredentialsFrom(
     Number.isNaN(expiration.getTime())
   ) {
     const message = `STS answered AssumeRole for role ${roleName} without complete credentials`;
-    throw new ImdsdError('CREDENTIALS_UNAVAILABLE', message, { upstreamCode: INVALID_STS_RESPONSE_CODE });
+    throw new ImdsdError('CREDENTIALS_UNAVAILABLE', message, {
+      upstreamCode: INVALID_STS_RESPONSE_CODE,
+    });
   }
 
   return {
@@ -182,7 +195,10 @@ export function stsFailure(roleName: string, error: unknown, timeoutMs: number):
     const stsMessage = error instanceof Error ? error.message.slice(0, STS_MESSAGE_MAX_CHARS) : '';
     const detail = stsMessage === '' ? '' : `: ${stsMessage}`;
     const message = `imdsd cannot assume the role ${roleName}: STS answered ${serviceCode}${detail}`;
-    return new ImdsdError('CREDENTIALS_UNAVAILABLE', message, { upstreamCode: serviceCode, cause: error });
+    return new ImdsdError('CREDENTIALS_UNAVAILABLE', message, {
+      upstreamCode: serviceCode,
+      cause: error,
+    });
   }
 
   return new ImdsdError(

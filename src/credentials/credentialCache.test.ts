@@ -63,16 +63,21 @@ class ScriptedSource implements CredentialSource {
   }
 }
 
-const THROTTLED = new ImdsdError('CREDENTIALS_UNAVAILABLE', 'imdsd cannot assume the role app-role: STS answered Throttling', {
-  upstreamCode: 'Throttling',
-});
+const THROTTLED = new ImdsdError(
+  'CREDENTIALS_UNAVAILABLE',
+  'imdsd cannot assume the role app-role: STS answered Throttling',
+  {
+    upstreamCode: 'Throttling',
+  },
+);
 
 function setUp(options: Partial<CredentialCacheOptions> & { lifetimeMs?: number } = {}) {
   const clock = new ManualClock();
   const logs = captureLogs();
   const source = new ScriptedSource(clock, options.lifetimeMs);
   const cache = new CredentialCache({ logger: logs.logger, clock, random: () => 0, ...options });
-  const read = (request: CredentialRequest = REQUEST): Promise<RoleCredentials> => cache.credentials(request, source);
+  const read = (request: CredentialRequest = REQUEST): Promise<RoleCredentials> =>
+    cache.credentials(request, source);
   return { clock, logs, source, cache, read };
 }
 
@@ -180,7 +185,10 @@ describe('CredentialCache', () => {
       for (let minute = 0; minute < 12 * 60; minute += 1) {
         const credentials = await read();
         const remainingMs = credentials.expiration.getTime() - clock.now();
-        assert.ok(remainingMs >= 15 * MINUTE, `minute ${minute}: served a set with ${remainingMs} ms left`);
+        assert.ok(
+          remainingMs >= 15 * MINUTE,
+          `minute ${minute}: served a set with ${remainingMs} ms left`,
+        );
         await clock.advance(MINUTE);
       }
     });
@@ -259,8 +267,16 @@ describe('CredentialCache', () => {
       assert.deepEqual(
         loud.map((line) => [line.level, line.msg, line['upstreamCode']]),
         [
-          [LEVEL.warn, 'role credentials refresh failed; serving the cached set until it expires', 'Throttling'],
-          [LEVEL.error, 'cached role credentials ran out while the source keeps failing', 'Throttling'],
+          [
+            LEVEL.warn,
+            'role credentials refresh failed; serving the cached set until it expires',
+            'Throttling',
+          ],
+          [
+            LEVEL.error,
+            'cached role credentials ran out while the source keeps failing',
+            'Throttling',
+          ],
           [LEVEL.info, 'role credentials recovered', 'Throttling'],
         ],
       );
@@ -305,8 +321,12 @@ describe('CredentialCache', () => {
 
         await clock.advance(10 * MINUTE);
 
-        const gaps = source.callTimes.slice(1, 10).map((atMs, index) => atMs - source.callTimes[index]!);
-        const expected = [1, 2, 4, 8, 16, 32, 60, 60, 60].map((seconds) => Math.round(seconds * SECOND * scale));
+        const gaps = source.callTimes
+          .slice(1, 10)
+          .map((atMs, index) => atMs - source.callTimes[index]!);
+        const expected = [1, 2, 4, 8, 16, 32, 60, 60, 60].map((seconds) =>
+          Math.round(seconds * SECOND * scale),
+        );
         assert.deepEqual(gaps, expected, `random ${random}`);
       }
     });

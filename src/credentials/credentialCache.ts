@@ -192,7 +192,9 @@ export class CredentialCache {
   /** The entry's set if it may still be handed out at `nowMs`. */
   #validAt(entry: CacheEntry, nowMs: number): RoleCredentials | undefined {
     const credentials = entry.credentials;
-    return credentials !== undefined && this.#servable(credentials, nowMs) ? credentials : undefined;
+    return credentials !== undefined && this.#servable(credentials, nowMs)
+      ? credentials
+      : undefined;
   }
 
   #dueAtMs(entry: CacheEntry): number {
@@ -236,7 +238,10 @@ export class CredentialCache {
     if (incident !== undefined) {
       const fields = { ...fieldsOf(entry), upstreamCode: incident.upstreamCode };
       const durationMs = nowMs - incident.startedMs;
-      this.#logger.info({ ...fields, attempt: incident.failures + 1, durationMs }, 'role credentials recovered');
+      this.#logger.info(
+        { ...fields, attempt: incident.failures + 1, durationMs },
+        'role credentials recovered',
+      );
     } else {
       const expiration = formatImdsTime(credentials.expiration);
       this.#logger.debug({ ...fieldsOf(entry), expiration }, 'role credentials fetched');
@@ -251,7 +256,13 @@ export class CredentialCache {
     const nowMs = this.#clock.now();
     const { upstreamCode, message } = describeFailure(entry, error);
 
-    entry.incident ??= { upstreamCode, message, failures: 0, startedMs: nowMs, exhaustionLogged: false };
+    entry.incident ??= {
+      upstreamCode,
+      message,
+      failures: 0,
+      startedMs: nowMs,
+      exhaustionLogged: false,
+    };
     const incident = entry.incident;
     incident.upstreamCode = upstreamCode;
     incident.message = message;
@@ -320,7 +331,10 @@ export class CredentialCache {
   }
 
   #backoffMs(failures: number): number {
-    const cappedMs = Math.min(this.#policy.backoffMaxMs, this.#policy.backoffBaseMs * 2 ** (failures - 1));
+    const cappedMs = Math.min(
+      this.#policy.backoffMaxMs,
+      this.#policy.backoffBaseMs * 2 ** (failures - 1),
+    );
     return Math.round(cappedMs * (0.5 + this.#random() / 2));
   }
 
@@ -329,7 +343,10 @@ export class CredentialCache {
     entry.timer = undefined;
     if (this.#closed) return;
 
-    const delayMs = Math.min(MAX_TIMER_DELAY_MS, Math.max(0, this.#dueAtMs(entry) - this.#clock.now()));
+    const delayMs = Math.min(
+      MAX_TIMER_DELAY_MS,
+      Math.max(0, this.#dueAtMs(entry) - this.#clock.now()),
+    );
     entry.timer = this.#clock.setTimer(() => this.#due(entry), delayMs);
   }
 
@@ -338,7 +355,10 @@ export class CredentialCache {
     if (this.#closed || this.#entries.get(entry.key) !== entry) return;
 
     const nowMs = this.#clock.now();
-    if (!entry.pinned && nowMs - entry.lastReadMs > Math.max(this.#policy.idleMs, 2 * entry.lifetimeMs)) {
+    if (
+      !entry.pinned &&
+      nowMs - entry.lastReadMs > Math.max(this.#policy.idleMs, 2 * entry.lifetimeMs)
+    ) {
       this.#entries.delete(entry.key);
       this.#logger.debug(fieldsOf(entry), 'role credentials unused; no longer kept warm');
       return;
@@ -358,7 +378,10 @@ function fieldsOf(entry: CacheEntry): Record<string, string> {
   return { instanceId, role: roleName, delivery, source: entry.source.kind };
 }
 
-function describeFailure(entry: CacheEntry, error: unknown): { upstreamCode: string; message: string } {
+function describeFailure(
+  entry: CacheEntry,
+  error: unknown,
+): { upstreamCode: string; message: string } {
   if (isImdsdError(error, 'CREDENTIALS_UNAVAILABLE')) {
     return { upstreamCode: error.upstreamCode ?? 'InternalError', message: error.message };
   }

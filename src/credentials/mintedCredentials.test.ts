@@ -15,7 +15,9 @@ const request: CredentialRequest = {
 
 describe('minted role credentials', () => {
   it('look like STS session credentials', async () => {
-    const credentials = await mintedCredentialSource(minter, { durationSeconds: 21600 }).credentials(request);
+    const credentials = await mintedCredentialSource(minter, {
+      durationSeconds: 21600,
+    }).credentials(request);
     assert.match(credentials.accessKeyId, /^ASIA[A-Z2-7]{16}$/);
     assert.match(credentials.secretAccessKey, /^[A-Za-z0-9+/]{40}$/);
     assert.ok(credentials.sessionToken.length > 40);
@@ -39,7 +41,10 @@ describe('minted role credentials', () => {
         const source = mintedCredentialSource(minter, { durationSeconds, now: () => nowMs });
         const credentials = await source.credentials(request);
         const remainingSeconds = (credentials.expiration.getTime() - nowMs) / 1000;
-        assert.ok(remainingSeconds >= Math.max(600, (durationSeconds * 2) / 3), `${durationSeconds}s at +${offset}ms`);
+        assert.ok(
+          remainingSeconds >= Math.max(600, (durationSeconds * 2) / 3),
+          `${durationSeconds}s at +${offset}ms`,
+        );
         assert.ok(credentials.lastUpdated.getTime() <= nowMs);
       }
     }
@@ -55,7 +60,9 @@ describe('minted role credentials', () => {
 
   it('can be resolved back to their claims and secret without any table', async () => {
     const nowMs = Date.now();
-    const credentials = await mintedCredentialSource(minter, { durationSeconds: 3600 }).credentials(request);
+    const credentials = await mintedCredentialSource(minter, { durationSeconds: 3600 }).credentials(
+      request,
+    );
     const resolved = minter.resolve(credentials.accessKeyId, credentials.sessionToken, nowMs);
     assert.equal(resolved?.secretAccessKey, credentials.secretAccessKey);
     assert.equal(resolved?.claims.roleName, 'app-role');
@@ -64,15 +71,37 @@ describe('minted role credentials', () => {
   });
 
   it('do not resolve with another access key id, a tampered token, another key or after expiry', async () => {
-    const credentials = await mintedCredentialSource(minter, { durationSeconds: 3600 }).credentials(request);
-    const other = await mintedCredentialSource(minter, { durationSeconds: 3600 }).credentials({ ...request, roleName: 'x' });
+    const credentials = await mintedCredentialSource(minter, { durationSeconds: 3600 }).credentials(
+      request,
+    );
+    const other = await mintedCredentialSource(minter, { durationSeconds: 3600 }).credentials({
+      ...request,
+      roleName: 'x',
+    });
     const nowMs = Date.now();
     const tampered = Buffer.from(credentials.sessionToken, 'base64');
     tampered[12] = (tampered[12] ?? 0) ^ 1;
 
     assert.equal(minter.resolve(other.accessKeyId, credentials.sessionToken, nowMs), undefined);
-    assert.equal(minter.resolve(credentials.accessKeyId, tampered.toString('base64'), nowMs), undefined);
-    assert.equal(createCredentialMinter(randomBytes(32)).resolve(credentials.accessKeyId, credentials.sessionToken, nowMs), undefined);
-    assert.equal(minter.resolve(credentials.accessKeyId, credentials.sessionToken, credentials.expiration.getTime()), undefined);
+    assert.equal(
+      minter.resolve(credentials.accessKeyId, tampered.toString('base64'), nowMs),
+      undefined,
+    );
+    assert.equal(
+      createCredentialMinter(randomBytes(32)).resolve(
+        credentials.accessKeyId,
+        credentials.sessionToken,
+        nowMs,
+      ),
+      undefined,
+    );
+    assert.equal(
+      minter.resolve(
+        credentials.accessKeyId,
+        credentials.sessionToken,
+        credentials.expiration.getTime(),
+      ),
+      undefined,
+    );
   });
 });

@@ -1,5 +1,10 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { CredentialRequest, CredentialSource, Delivery, RoleCredentials } from './roleCredentials.ts';
+import type {
+  CredentialRequest,
+  CredentialSource,
+  Delivery,
+  RoleCredentials,
+} from './roleCredentials.ts';
 
 /**
  * Locally minted role credentials, for offline use and tests. They are derived, not stored:
@@ -31,7 +36,11 @@ export interface MintedCredentialClaims {
 export interface CredentialMinter {
   mint(claims: MintedCredentialClaims): RoleCredentials;
   /** The claims and secret key behind an access key id and session token imdsd minted, if valid now. */
-  resolve(accessKeyId: string, sessionToken: string, nowMs: number): ResolvedMintedCredentials | undefined;
+  resolve(
+    accessKeyId: string,
+    sessionToken: string,
+    nowMs: number,
+  ): ResolvedMintedCredentials | undefined;
 }
 
 export interface ResolvedMintedCredentials {
@@ -40,10 +49,13 @@ export interface ResolvedMintedCredentials {
 }
 
 export function createCredentialMinter(key: Buffer): CredentialMinter {
-  const derive = (label: string, token: Buffer): Buffer => createHmac('sha256', key).update(label).update(token).digest();
+  const derive = (label: string, token: Buffer): Buffer =>
+    createHmac('sha256', key).update(label).update(token).digest();
 
-  const accessKeyIdFor = (token: Buffer): string => ACCESS_KEY_ID_PREFIX + base32(derive('access-key-id', token)).slice(0, 16);
-  const secretFor = (token: Buffer): string => derive('secret-access-key', token).subarray(0, 30).toString('base64');
+  const accessKeyIdFor = (token: Buffer): string =>
+    ACCESS_KEY_ID_PREFIX + base32(derive('access-key-id', token)).slice(0, 16);
+  const secretFor = (token: Buffer): string =>
+    derive('secret-access-key', token).subarray(0, 30).toString('base64');
 
   return {
     mint(claims) {
@@ -63,7 +75,8 @@ export function createCredentialMinter(key: Buffer): CredentialMinter {
       if (token.length <= MAC_BYTES || token.toString('base64') !== sessionToken) return undefined;
 
       const payload = token.subarray(0, token.length - MAC_BYTES);
-      if (!timingSafeEqual(derive('session-token', payload), token.subarray(payload.length))) return undefined;
+      if (!timingSafeEqual(derive('session-token', payload), token.subarray(payload.length)))
+        return undefined;
 
       const expected = Buffer.from(accessKeyIdFor(token));
       const given = Buffer.from(accessKeyId);
@@ -82,7 +95,10 @@ export interface MintedSourceOptions {
 }
 
 /** The `minted` credential source: the current rotation's set for the instance, role and delivery. */
-export function mintedCredentialSource(minter: CredentialMinter, options: MintedSourceOptions): CredentialSource {
+export function mintedCredentialSource(
+  minter: CredentialMinter,
+  options: MintedSourceOptions,
+): CredentialSource {
   const now = options.now ?? Date.now;
   const rotationSeconds = Math.min(MAX_ROTATION_SECONDS, Math.floor(options.durationSeconds / 3));
 
@@ -96,7 +112,8 @@ export function mintedCredentialSource(minter: CredentialMinter, options: Minted
       const claims = currentClaims(request, now(), rotationSeconds, options.durationSeconds);
       const caller = `${request.instanceId} ${request.accountId} ${request.roleName} ${request.delivery}`;
       const kept = current.get(caller);
-      if (kept !== undefined && kept.lastUpdated.getTime() === claims.issuedAtSeconds * 1000) return kept;
+      if (kept !== undefined && kept.lastUpdated.getTime() === claims.issuedAtSeconds * 1000)
+        return kept;
 
       const minted = minter.mint(claims);
       current.set(caller, minted);
@@ -123,13 +140,18 @@ export function currentClaims(
 }
 
 function encodeClaims(claims: MintedCredentialClaims): Buffer {
-  const strings = [claims.instanceId, claims.accountId, claims.roleName].map((text) => Buffer.from(text, 'utf8'));
+  const strings = [claims.instanceId, claims.accountId, claims.roleName].map((text) =>
+    Buffer.from(text, 'utf8'),
+  );
   const header = Buffer.alloc(10);
   header.writeUInt8(TOKEN_VERSION, 0);
   header.writeUInt8(claims.delivery === 'imdsv2' ? 2 : 1, 1);
   header.writeUInt32BE(claims.issuedAtSeconds, 2);
   header.writeUInt32BE(claims.expiresAtSeconds, 6);
-  return Buffer.concat([header, ...strings.flatMap((bytes) => [Buffer.from([bytes.length]), bytes])]);
+  return Buffer.concat([
+    header,
+    ...strings.flatMap((bytes) => [Buffer.from([bytes.length]), bytes]),
+  ]);
 }
 
 function decodeClaims(payload: Buffer): MintedCredentialClaims | undefined {
@@ -143,7 +165,12 @@ function decodeClaims(payload: Buffer): MintedCredentialClaims | undefined {
     offset += 1 + length;
   }
   const [instanceId, accountId, roleName] = strings;
-  if (instanceId === undefined || accountId === undefined || roleName === undefined || offset !== payload.length) {
+  if (
+    instanceId === undefined ||
+    accountId === undefined ||
+    roleName === undefined ||
+    offset !== payload.length
+  ) {
     return undefined;
   }
 

@@ -53,13 +53,16 @@ export function createRoleSources(
       const message = `no source is configured for role ${request.roleName}`;
       return Promise.reject(new ImdsdError('CREDENTIALS_UNAVAILABLE', message));
     }
-    return isCached(source) ? options.cache.credentials(request, source) : source.credentials(request);
+    return isCached(source)
+      ? options.cache.credentials(request, source)
+      : source.credentials(request);
   };
 
   const signingCredentialsOf = (role: AssumeRoleConfig): SigningCredentialsSource => {
     const sourceRole = role.sourceRole;
     if (sourceRole !== undefined) {
-      return (request) => roleCredentials({ ...request, roleName: sourceRole }).then(signingCredentials);
+      return (request) =>
+        roleCredentials({ ...request, roleName: sourceRole }).then(signingCredentials);
     }
     // One SDK chain per profile: the chain caches and refreshes its own credentials.
     const chainKey = role.profile ?? '';
@@ -94,7 +97,9 @@ export function createRoleSources(
     }
   }
 
-  const identity = mintedCredentialSource(minter, { durationSeconds: IDENTITY_CREDENTIALS_SECONDS });
+  const identity = mintedCredentialSource(minter, {
+    durationSeconds: IDENTITY_CREDENTIALS_SECONDS,
+  });
 
   return {
     roleCredentials,
@@ -102,7 +107,9 @@ export function createRoleSources(
     async prefetch(requests) {
       const warming = requests.flatMap((request) => {
         const source = sources.get(request.roleName);
-        return source !== undefined && isCached(source) ? [options.cache.prefetch(request, source)] : [];
+        return source !== undefined && isCached(source)
+          ? [options.cache.prefetch(request, source)]
+          : [];
       });
       await Promise.all(warming);
     },

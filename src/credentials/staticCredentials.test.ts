@@ -43,20 +43,29 @@ describe('static credential source', () => {
   });
 
   it('fails startup naming the key when a named variable is not set', () => {
-    const role: StaticRoleConfig = { source: 'static', accessKeyId: generatedKeys().accessKeyId, secretAccessKeyEnv: 'PINNED_SECRET' };
+    const role: StaticRoleConfig = {
+      source: 'static',
+      accessKeyId: generatedKeys().accessKeyId,
+      secretAccessKeyEnv: 'PINNED_SECRET',
+    };
 
     assert.throws(
       () => resolveStaticKeys('pinned', role, { PINNED_SECRET: '' }),
       (error) =>
         isImdsdError(error, 'CONFIG_INVALID') &&
-        error.message === 'roles.pinned.secretAccessKeyEnv: environment variable PINNED_SECRET is not set',
+        error.message ===
+          'roles.pinned.secretAccessKeyEnv: environment variable PINNED_SECRET is not set',
     );
   });
 
   it('serves a rolling expiration with five to six hours left when the config gives none', async () => {
     const keys = generatedKeys();
     let nowMs = Date.UTC(2030, 4, 1, 9, 15, 2);
-    const source = staticCredentialSource('pinned', { ...keys, expiration: undefined }, () => nowMs);
+    const source = staticCredentialSource(
+      'pinned',
+      { ...keys, expiration: undefined },
+      () => nowMs,
+    );
 
     const first = await source.credentials(REQUEST);
     nowMs += 50 * 60_000;
@@ -73,21 +82,33 @@ describe('static credential source', () => {
   it('serves a fixed expiration, and the failure once it has passed', async () => {
     const expiration = new Date(Date.UTC(2030, 0, 1, 12));
     let nowMs = expiration.getTime() - HOUR;
-    const source = staticCredentialSource('pinned', { ...generatedKeys(), expiration }, () => nowMs);
+    const source = staticCredentialSource(
+      'pinned',
+      { ...generatedKeys(), expiration },
+      () => nowMs,
+    );
 
     assert.equal((await source.credentials(REQUEST)).expiration, expiration);
 
     nowMs = expiration.getTime();
     await assert.rejects(
       source.credentials(REQUEST),
-      (error) => isImdsdError(error, 'CREDENTIALS_UNAVAILABLE') && error.upstreamCode === 'ExpiredToken',
+      (error) =>
+        isImdsdError(error, 'CREDENTIALS_UNAVAILABLE') && error.upstreamCode === 'ExpiredToken',
     );
   });
 
   it('hands out long-term keys with an empty Token', async () => {
-    const role: StaticRoleConfig = { source: 'static', accessKeyIdEnv: 'KEY_ID', secretAccessKeyEnv: 'SECRET' };
+    const role: StaticRoleConfig = {
+      source: 'static',
+      accessKeyIdEnv: 'KEY_ID',
+      secretAccessKeyEnv: 'SECRET',
+    };
     const { accessKeyId, secretAccessKey } = generatedKeys();
-    const keys = resolveStaticKeys('pinned', role, { KEY_ID: accessKeyId.replace(/^ASIA/, 'AKIA'), SECRET: secretAccessKey });
+    const keys = resolveStaticKeys('pinned', role, {
+      KEY_ID: accessKeyId.replace(/^ASIA/, 'AKIA'),
+      SECRET: secretAccessKey,
+    });
 
     const credentials = await staticCredentialSource('pinned', keys).credentials(REQUEST);
 

@@ -25,12 +25,23 @@ export interface StaticKeys {
 }
 
 /** Reads the keys from the config or the variables it names; a missing one fails startup. */
-export function resolveStaticKeys(roleName: string, role: StaticRoleConfig, env: NodeJS.ProcessEnv): StaticKeys {
-  const pick = (key: string, value: string | undefined, envName: string | undefined): string | undefined => {
+export function resolveStaticKeys(
+  roleName: string,
+  role: StaticRoleConfig,
+  env: NodeJS.ProcessEnv,
+): StaticKeys {
+  const pick = (
+    key: string,
+    value: string | undefined,
+    envName: string | undefined,
+  ): string | undefined => {
     if (envName === undefined) return value;
     const fromEnv = env[envName];
     if (fromEnv === undefined || fromEnv === '') {
-      throw new ImdsdError('CONFIG_INVALID', `roles.${roleName}.${key}Env: environment variable ${envName} is not set`);
+      throw new ImdsdError(
+        'CONFIG_INVALID',
+        `roles.${roleName}.${key}Env: environment variable ${envName} is not set`,
+      );
     }
     return fromEnv;
   };
@@ -38,7 +49,10 @@ export function resolveStaticKeys(roleName: string, role: StaticRoleConfig, env:
   const accessKeyId = pick('accessKeyId', role.accessKeyId, role.accessKeyIdEnv);
   const secretAccessKey = pick('secretAccessKey', role.secretAccessKey, role.secretAccessKeyEnv);
   if (accessKeyId === undefined || secretAccessKey === undefined) {
-    throw new ImdsdError('CONFIG_INVALID', `roles.${roleName}: accessKeyId and secretAccessKey are required`);
+    throw new ImdsdError(
+      'CONFIG_INVALID',
+      `roles.${roleName}: accessKeyId and secretAccessKey are required`,
+    );
   }
 
   return {
@@ -50,7 +64,11 @@ export function resolveStaticKeys(roleName: string, role: StaticRoleConfig, env:
 }
 
 /** The `static` credential source: the same keys for every instance and delivery. */
-export function staticCredentialSource(roleName: string, keys: StaticKeys, now: () => number = Date.now): CredentialSource {
+export function staticCredentialSource(
+  roleName: string,
+  keys: StaticKeys,
+  now: () => number = Date.now,
+): CredentialSource {
   const startedAt = new Date(now());
 
   return {
@@ -62,7 +80,13 @@ export function staticCredentialSource(roleName: string, keys: StaticKeys, now: 
       if (keys.expiration === undefined) {
         const lastUpdatedMs = Math.floor(nowMs / ROLLING_STEP_MS) * ROLLING_STEP_MS;
         const expiration = new Date(lastUpdatedMs + ROLLING_LIFETIME_MS);
-        return { accessKeyId, secretAccessKey, sessionToken, expiration, lastUpdated: new Date(lastUpdatedMs) };
+        return {
+          accessKeyId,
+          secretAccessKey,
+          sessionToken,
+          expiration,
+          lastUpdated: new Date(lastUpdatedMs),
+        };
       }
 
       if (keys.expiration.getTime() <= nowMs) {
@@ -72,7 +96,13 @@ export function staticCredentialSource(roleName: string, keys: StaticKeys, now: 
           { upstreamCode: 'ExpiredToken' },
         );
       }
-      return { accessKeyId, secretAccessKey, sessionToken, expiration: keys.expiration, lastUpdated: startedAt };
+      return {
+        accessKeyId,
+        secretAccessKey,
+        sessionToken,
+        expiration: keys.expiration,
+        lastUpdated: startedAt,
+      };
     },
   };
 }

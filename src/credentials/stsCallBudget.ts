@@ -22,13 +22,19 @@ export interface StsCallBudget {
 /** The IMDS `Code` when imdsd's own budget refuses a call, named like STS's own throttling. */
 export const BUDGET_SPENT_CODE = 'Throttling';
 
-export function createStsCallBudget(settings: StsCallBudgetSettings, clock: Clock = systemClock): StsCallBudget {
+export function createStsCallBudget(
+  settings: StsCallBudgetSettings,
+  clock: Clock = systemClock,
+): StsCallBudget {
   // Tokens may go below zero: each negative unit is a call already promised a later slot.
   let tokens = settings.burst;
   let updatedMs = clock.now();
 
   const refill = (nowMs: number): void => {
-    tokens = Math.min(settings.burst, tokens + ((nowMs - updatedMs) * settings.callsPerSecond) / 1000);
+    tokens = Math.min(
+      settings.burst,
+      tokens + ((nowMs - updatedMs) * settings.callsPerSecond) / 1000,
+    );
     updatedMs = nowMs;
   };
 

@@ -39,10 +39,14 @@ const loadForge = (): typeof Forge => requireLazily('node-forge') as typeof Forg
 export function loadIdentitySigner(store: StateStore): IdentitySigner {
   let privateKeyPem: string | undefined;
   let certificatePem: string | undefined;
-  let forgeSigner: { key: Forge.pki.rsa.PrivateKey; certificate: Forge.pki.Certificate } | undefined;
+  let forgeSigner:
+    | { key: Forge.pki.rsa.PrivateKey; certificate: Forge.pki.Certificate }
+    | undefined;
 
   const keyPem = (): string =>
-    (privateKeyPem ??= store.remembered(KEY_NAME, () => Buffer.from(generatePrivateKeyPem())).toString());
+    (privateKeyPem ??= store
+      .remembered(KEY_NAME, () => Buffer.from(generatePrivateKeyPem()))
+      .toString());
   const certificate = (): string =>
     (certificatePem ??= store
       .remembered(CERTIFICATE_NAME, () => Buffer.from(selfSignedCertificatePem(keyPem())))
@@ -67,7 +71,10 @@ export function loadIdentitySigner(store: StateStore): IdentitySigner {
         certificate: forgeSigner.certificate,
         digestAlgorithm: forge.pki.oids['sha256'] as string,
         authenticatedAttributes: [
-          { type: forge.pki.oids['contentType'] as string, value: forge.pki.oids['data'] as string },
+          {
+            type: forge.pki.oids['contentType'] as string,
+            value: forge.pki.oids['data'] as string,
+          },
           { type: forge.pki.oids['messageDigest'] as string },
           { type: forge.pki.oids['signingTime'] as string, value: new Date() as unknown as string },
         ],
@@ -116,7 +123,9 @@ function selfSignedCertificatePem(privateKeyPem: string): string {
 
   const now = new Date();
   certificate.validity.notBefore = now;
-  certificate.validity.notAfter = new Date(now.getTime() + CERTIFICATE_YEARS * 365 * 24 * 3600 * 1000);
+  certificate.validity.notAfter = new Date(
+    now.getTime() + CERTIFICATE_YEARS * 365 * 24 * 3600 * 1000,
+  );
 
   const subject = [
     { name: 'commonName', value: 'imdsd instance identity' },

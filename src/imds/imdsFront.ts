@@ -4,7 +4,12 @@ import type { EmulatedInstance } from '../instances/instance.ts';
 import type { InstanceDirectory } from '../instances/instanceDirectory.ts';
 import type { Logger } from '../log.ts';
 import { unmapIpv4 } from '../net/address.ts';
-import { checkSessionToken, mintSessionToken, parseTokenTtl, type TokenKeyRing } from '../tokens/sessionToken.ts';
+import {
+  checkSessionToken,
+  mintSessionToken,
+  parseTokenTtl,
+  type TokenKeyRing,
+} from '../tokens/sessionToken.ts';
 import type { HopLimitControl } from './hopLimit.ts';
 import {
   sendBadRequest,
@@ -18,7 +23,12 @@ import {
   sendUnauthorized,
 } from './imdsResponses.ts';
 import { METADATA_VERSIONS } from './instanceMetadataTree.ts';
-import { findNode, renderListing, type DirectoryNode, type MetadataRequest } from './metadataNode.ts';
+import {
+  findNode,
+  renderListing,
+  type DirectoryNode,
+  type MetadataRequest,
+} from './metadataNode.ts';
 import { parseMetadataPath } from './metadataPath.ts';
 
 /**
@@ -66,7 +76,12 @@ export function createImdsFront(options: ImdsFrontOptions): ImdsRequestHandler {
   };
 }
 
-function route(options: ImdsFrontOptions, request: IncomingMessage, response: ServerResponse, nowMs: number): void | Promise<void> {
+function route(
+  options: ImdsFrontOptions,
+  request: IncomingMessage,
+  response: ServerResponse,
+  nowMs: number,
+): void | Promise<void> {
   const head = request.method === 'HEAD';
   const remoteAddress = unmapIpv4(request.socket.remoteAddress ?? '');
   const instance = options.instances.forCaller(remoteAddress);
@@ -84,7 +99,13 @@ function route(options: ImdsFrontOptions, request: IncomingMessage, response: Se
   if (path === undefined) return sendNotFound(response, head, nowMs);
 
   const [version, category, item, ...rest] = path.segments;
-  if (category === 'api' && item === 'token' && rest.length === 0 && version !== undefined && VERSIONS.has(version)) {
+  if (
+    category === 'api' &&
+    item === 'token' &&
+    rest.length === 0 &&
+    version !== undefined &&
+    VERSIONS.has(version)
+  ) {
     return tokenEndpoint(options, instance, request, response, version, nowMs);
   }
 
@@ -140,11 +161,13 @@ function metadata(
   if (node === undefined) return sendNotFound(response, head, nowMs);
 
   const ttl = access.tokenTtlSeconds;
-  if (node.kind === 'directory') return sendContent(response, { body: renderListing(node, metadataRequest) }, ttl, head, nowMs);
+  if (node.kind === 'directory')
+    return sendContent(response, { body: renderListing(node, metadataRequest) }, ttl, head, nowMs);
 
   // Most leaves answer at once; only those that wait on a source (credentials) return a promise.
   const content = node.content(metadataRequest);
-  if (content instanceof Promise) return content.then((resolved) => sendContent(response, resolved, ttl, head, nowMs));
+  if (content instanceof Promise)
+    return content.then((resolved) => sendContent(response, resolved, ttl, head, nowMs));
   return sendContent(response, content, ttl, head, nowMs);
 }
 
@@ -157,7 +180,12 @@ type Access =
  * expired token is refused with 401 in `optional` mode too: SDKs rely on that to fetch a new
  * token (JS re-enables token fetching on 401, cloud-init drops its token).
  */
-function authorize(options: ImdsFrontOptions, instance: EmulatedInstance, request: IncomingMessage, nowMs: number): Access {
+function authorize(
+  options: ImdsFrontOptions,
+  instance: EmulatedInstance,
+  request: IncomingMessage,
+  nowMs: number,
+): Access {
   const token = singleHeader(request.headers[TOKEN_REQUEST_HEADER]);
   if (token === undefined) {
     if (instance.metadataOptions.httpTokens === 'required') return { status: 'unauthorized' };
@@ -191,13 +219,21 @@ function singleHeader(value: string | string[] | undefined): string | undefined 
 }
 
 /** One line per request; the level follows the outcome, so success is quiet at `info`. */
-function logAnswered(logger: Logger, request: IncomingMessage, response: ServerResponse, requestId: number): void {
+function logAnswered(
+  logger: Logger,
+  request: IncomingMessage,
+  response: ServerResponse,
+  requestId: number,
+): void {
   const status = response.statusCode;
   const level = status >= 500 ? 'error' : status >= 400 ? 'info' : 'debug';
   if (!logger.isLevelEnabled(level)) return;
 
   const remoteAddress = request.socket.remoteAddress;
-  logger[level]({ requestId, method: request.method, path: loggedPath(request), status, remoteAddress }, 'request answered');
+  logger[level](
+    { requestId, method: request.method, path: loggedPath(request), status, remoteAddress },
+    'request answered',
+  );
 }
 
 /** Paths are caller input: cap what one line can carry. */
@@ -214,6 +250,9 @@ function failed(
   nowMs: number,
   requestId: number,
 ): void {
-  logger.error({ err: error, requestId, method: request.method, path: loggedPath(request) }, 'request failed');
+  logger.error(
+    { err: error, requestId, method: request.method, path: loggedPath(request) },
+    'request failed',
+  );
   sendInternalError(response, nowMs);
 }

@@ -5,6 +5,8 @@
 export type ImdsJsonValue = string | number | null | readonly string[];
 
 export function renderImdsJson(document: Readonly<Record<string, ImdsJsonValue>>): string {
-  const lines = Object.entries(document).map(([key, value]) => `  ${JSON.stringify(key)} : ${JSON.stringify(value)}`);
+  const lines = Object.entries(document).map(
+    ([key, value]) => `  ${JSON.stringify(key)} : ${JSON.stringify(value)}`,
+  );
   return `{\n${lines.join(',\n')}\n}`;
 }

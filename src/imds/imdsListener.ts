@@ -66,9 +66,18 @@ export async function listen(
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => {
       const where = formatListenAddress(address);
-      reject(new ImdsdError('LISTEN_FAILED', `cannot listen on ${where} (${error.code ?? error.message})`, { cause: error }));
+      reject(
+        new ImdsdError(
+          'LISTEN_FAILED',
+          `cannot listen on ${where} (${error.code ?? error.message})`,
+          { cause: error },
+        ),
+      );
     });
-    server.listen({ host: address.host, port: address.port, ipv6Only: address.family === 6 }, resolve);
+    server.listen(
+      { host: address.host, port: address.port, ipv6Only: address.family === 6 },
+      resolve,
+    );
   });
 
   const bound = server.address();
@@ -82,8 +91,15 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Socket): void {
     socket.destroy();
     return;
   }
-  const status = error.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
-  socket.end(`HTTP/1.1 ${status}\r\nServer: EC2ws\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
+  const status =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? '431 Request Header Fields Too Large'
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? '408 Request Timeout'
+        : '400 Bad Request';
+  socket.end(
+    `HTTP/1.1 ${status}\r\nServer: EC2ws\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`,
+  );
 }
 
 export async function closeListener(listener: BoundListener): Promise<void> {

@@ -79,18 +79,28 @@ function send(
   const length = typeof body === 'string' ? Buffer.byteLength(body, 'utf8') : body.length;
   response.sendDate = false;
   leading.push(
-    'Content-Type', contentType,
-    'Content-Length', String(length),
-    'Date', httpDate(nowMs),
-    'Server', 'EC2ws',
-    'Connection', 'close',
+    'Content-Type',
+    contentType,
+    'Content-Length',
+    String(length),
+    'Date',
+    httpDate(nowMs),
+    'Server',
+    'EC2ws',
+    'Connection',
+    'close',
   );
   response.writeHead(status, leading);
   if (head) response.end();
   else response.end(body, 'utf8');
 }
 
-export function sendToken(response: ServerResponse, token: string, ttlSeconds: number, nowMs: number): void {
+export function sendToken(
+  response: ServerResponse,
+  token: string,
+  ttlSeconds: number,
+  nowMs: number,
+): void {
   send(response, 200, [TOKEN_TTL_HEADER, String(ttlSeconds)], 'text/plain', token, false, nowMs);
 }
 
@@ -101,9 +111,11 @@ export function sendContent(
   head: boolean,
   nowMs: number,
 ): void {
-  const leading: HeaderList = tokenTtlSeconds === undefined ? [] : [TOKEN_TTL_HEADER, String(tokenTtlSeconds)];
+  const leading: HeaderList =
+    tokenTtlSeconds === undefined ? [] : [TOKEN_TTL_HEADER, String(tokenTtlSeconds)];
   leading.push('Accept-Ranges', content.acceptRanges ?? 'none');
-  if (content.lastModified !== undefined) leading.push('Last-Modified', httpLastModified(content.lastModified));
+  if (content.lastModified !== undefined)
+    leading.push('Last-Modified', httpLastModified(content.lastModified));
   send(response, 200, leading, content.contentType ?? 'text/plain', content.body, head, nowMs);
 }
 

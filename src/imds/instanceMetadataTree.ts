@@ -21,11 +21,34 @@ import {
  * (README, Limitations).
  */
 export const METADATA_VERSIONS = [
-  '1.0', '2007-01-19', '2007-03-01', '2007-08-29', '2007-10-10', '2007-12-15', '2008-02-01',
-  '2008-09-01', '2009-04-04', '2011-01-01', '2011-05-01', '2012-01-12', '2014-02-25',
-  '2014-11-05', '2015-10-20', '2016-04-19', '2016-06-30', '2016-09-02', '2018-03-28',
-  '2018-08-17', '2018-09-24', '2019-10-01', '2020-10-27', '2021-01-03', '2021-03-23',
-  '2021-07-15', '2022-09-24', 'latest',
+  '1.0',
+  '2007-01-19',
+  '2007-03-01',
+  '2007-08-29',
+  '2007-10-10',
+  '2007-12-15',
+  '2008-02-01',
+  '2008-09-01',
+  '2009-04-04',
+  '2011-01-01',
+  '2011-05-01',
+  '2012-01-12',
+  '2014-02-25',
+  '2014-11-05',
+  '2015-10-20',
+  '2016-04-19',
+  '2016-06-30',
+  '2016-09-02',
+  '2018-03-28',
+  '2018-08-17',
+  '2018-09-24',
+  '2019-10-01',
+  '2020-10-27',
+  '2021-01-03',
+  '2021-03-23',
+  '2021-07-15',
+  '2022-09-24',
+  'latest',
 ] as const;
 
 /** Where role credentials come from, as the tree needs them. */
@@ -43,15 +66,24 @@ export interface TreeServices {
 const IDENTITY_ROLE_NAME = 'ec2-instance';
 
 /** Builds the whole tree, from `/` down, for one instance. */
-export function instanceMetadataTree(identity: InstanceIdentity, services: TreeServices): DirectoryNode {
+export function instanceMetadataTree(
+  identity: InstanceIdentity,
+  services: TreeServices,
+): DirectoryNode {
   const versionRoot = directory(
     {
       dynamic: dynamicData(identity, services.signer),
       'meta-data': metaData(identity, services.credentials),
-      'user-data': identity.userData === undefined ? undefined : leaf(identity.userData, userDataContent),
+      'user-data':
+        identity.userData === undefined ? undefined : leaf(identity.userData, userDataContent),
     },
     // `/latest/` lists its three entries without trailing slashes (reference §6.1).
-    { listing: () => (identity.userData === undefined ? ['dynamic', 'meta-data'] : ['dynamic', 'meta-data', 'user-data']) },
+    {
+      listing: () =>
+        identity.userData === undefined
+          ? ['dynamic', 'meta-data']
+          : ['dynamic', 'meta-data', 'user-data'],
+    },
   );
 
   const versions = Object.fromEntries(METADATA_VERSIONS.map((version) => [version, versionRoot]));
@@ -83,39 +115,56 @@ function metaData(identity: InstanceIdentity, credentials: TreeCredentials): Dir
     'local-hostname': text(network.localHostname),
     'local-ipv4': text(network.privateIp),
     mac: text(network.macAddress),
-    network: directory({ interfaces: directory({ macs: directory({ [network.macAddress]: interfaceData(identity, text) }) }) }),
+    network: directory({
+      interfaces: directory({
+        macs: directory({ [network.macAddress]: interfaceData(identity, text) }),
+      }),
+    }),
     placement: directory({
       'availability-zone': text(identity.availabilityZone),
       'availability-zone-id': text(identity.availabilityZoneId),
       region: text(identity.region),
     }),
     profile: text('default-hvm'),
-    'public-hostname': network.publicHostname === undefined ? undefined : text(network.publicHostname),
+    'public-hostname':
+      network.publicHostname === undefined ? undefined : text(network.publicHostname),
     'public-ipv4': network.publicIp === undefined ? undefined : text(network.publicIp),
-    'public-keys': identity.publicKey === undefined ? undefined : publicKeys(identity.publicKey, text),
+    'public-keys':
+      identity.publicKey === undefined ? undefined : publicKeys(identity.publicKey, text),
     'reservation-id': text(identity.reservationId),
     'security-groups': text(identity.securityGroups.join('\n')),
     services: directory({ domain: text(identity.domain), partition: text(identity.partition) }),
     tags: directory(
-      { instance: directory(Object.fromEntries(Object.entries(identity.tags).map(([key, value]) => [key, text(value)]))) },
+      {
+        instance: directory(
+          Object.fromEntries(
+            Object.entries(identity.tags).map(([key, value]) => [key, text(value)]),
+          ),
+        ),
+      },
       { visible: tagsEnabled },
     ),
   });
 }
 
-function interfaceData(identity: InstanceIdentity, text: (value: string) => MetadataNode): DirectoryNode {
+function interfaceData(
+  identity: InstanceIdentity,
+  text: (value: string) => MetadataNode,
+): DirectoryNode {
   const network = identity.network;
   const publicIp = network.publicIp;
   return directory({
     'device-number': text('0'),
     'interface-id': text(network.interfaceId),
-    'ipv4-associations': publicIp === undefined ? undefined : directory({ [publicIp]: text(network.privateIp) }),
+    'ipv4-associations':
+      publicIp === undefined ? undefined : directory({ [publicIp]: text(network.privateIp) }),
     'local-hostname': text(network.localHostname),
     'local-ipv4s': text(network.privateIp),
     mac: text(network.macAddress),
     'network-card-index': text('0'),
     'owner-id': text(identity.accountId),
-    'public-hostname': network.publicHostname === undefined ? undefined : text(network.publicHostname),
+    'public-hostname':
+      network.publicHostname === undefined ? undefined : text(network.publicHostname),
     'public-ipv4s': publicIp === undefined ? undefined : text(publicIp),
     'security-group-ids': text(network.securityGroupIds.join('\n')),
     'security-groups': text(identity.securityGroups.join('\n')),
@@ -128,8 +177,14 @@ function interfaceData(identity: InstanceIdentity, text: (value: string) => Meta
 }
 
 /** `public-keys/` lists `0=<key name>`, and `public-keys/0/` lists `openssh-key` (reference §6.2). */
-function publicKeys(key: { name: string; openSshKey: string }, text: (value: string) => MetadataNode): DirectoryNode {
-  return directory({ '0': directory({ 'openssh-key': text(key.openSshKey) }) }, { listing: () => [`0=${key.name}`] });
+function publicKeys(
+  key: { name: string; openSshKey: string },
+  text: (value: string) => MetadataNode,
+): DirectoryNode {
+  return directory(
+    { '0': directory({ 'openssh-key': text(key.openSshKey) }) },
+    { listing: () => [`0=${key.name}`] },
+  );
 }
 
 function iamCategory(identity: InstanceIdentity, credentials: TreeCredentials): DirectoryNode {
@@ -145,13 +200,19 @@ function iamCategory(identity: InstanceIdentity, credentials: TreeCredentials): 
     info: leaf(info, { lastModified: identity.launchTime }),
     'security-credentials': directory({
       [role.roleName]: dynamicLeaf((request) =>
-        credentialDocument(() => credentials.roleCredentials(credentialRequest(identity, role.roleName, request)), request),
+        credentialDocument(
+          () => credentials.roleCredentials(credentialRequest(identity, role.roleName, request)),
+          request,
+        ),
       ),
     }),
   });
 }
 
-function identityCredentialsCategory(identity: InstanceIdentity, credentials: TreeCredentials): DirectoryNode {
+function identityCredentialsCategory(
+  identity: InstanceIdentity,
+  credentials: TreeCredentials,
+): DirectoryNode {
   const info = renderImdsJson({
     Code: 'Success',
     LastUpdated: formatImdsTime(identity.launchTime),
@@ -164,7 +225,10 @@ function identityCredentialsCategory(identity: InstanceIdentity, credentials: Tr
       'security-credentials': directory({
         [IDENTITY_ROLE_NAME]: dynamicLeaf((request) =>
           credentialDocument(
-            () => credentials.identityCredentials(credentialRequest(identity, IDENTITY_ROLE_NAME, request)),
+            () =>
+              credentials.identityCredentials(
+                credentialRequest(identity, IDENTITY_ROLE_NAME, request),
+              ),
             request,
           ),
         ),
@@ -173,7 +237,11 @@ function identityCredentialsCategory(identity: InstanceIdentity, credentials: Tr
   });
 }
 
-function credentialRequest(identity: InstanceIdentity, roleName: string, request: MetadataRequest): CredentialRequest {
+function credentialRequest(
+  identity: InstanceIdentity,
+  roleName: string,
+  request: MetadataRequest,
+): CredentialRequest {
   return {
     instanceId: identity.instanceId,
     accountId: identity.accountId,
@@ -188,7 +256,10 @@ function credentialRequest(identity: InstanceIdentity, roleName: string, request
  * still HTTP 200, with a `Code` other than `Success` and a `Message`, as EC2 answers; never a
  * made-up key.
  */
-async function credentialDocument(fetch: () => Promise<RoleCredentials>, request: MetadataRequest): Promise<Content> {
+async function credentialDocument(
+  fetch: () => Promise<RoleCredentials>,
+  request: MetadataRequest,
+): Promise<Content> {
   try {
     const credentials = await fetch();
     return renderedDocuments.get(credentials) ?? renderDocument(credentials);

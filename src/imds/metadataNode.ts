@@ -54,7 +54,9 @@ export function directory(
   children: Record<string, MetadataNode | undefined>,
   extra: Pick<DirectoryNode, 'listing' | 'visible'> = {},
 ): DirectoryNode {
-  const present = Object.entries(children).filter((entry): entry is [string, MetadataNode] => entry[1] !== undefined);
+  const present = Object.entries(children).filter(
+    (entry): entry is [string, MetadataNode] => entry[1] !== undefined,
+  );
   return { kind: 'directory', children: new Map(present), ...extra };
 }
 
@@ -74,7 +76,11 @@ export function renderListing(node: DirectoryNode, request: MetadataRequest): st
 }
 
 /** The node at `segments` below `root`, or undefined (a 404). */
-export function findNode(root: MetadataNode, segments: readonly string[], request: MetadataRequest): MetadataNode | undefined {
+export function findNode(
+  root: MetadataNode,
+  segments: readonly string[],
+  request: MetadataRequest,
+): MetadataNode | undefined {
   let node: MetadataNode = root;
   for (const segment of segments) {
     if (node.kind !== 'directory') return undefined;

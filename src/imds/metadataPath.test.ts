@@ -4,13 +4,19 @@ import { MAX_PATH_LENGTH, parseMetadataPath } from './metadataPath.ts';
 
 describe('metadata paths', () => {
   it('split into segments, ignoring the query, empty segments and a trailing slash', () => {
-    assert.deepEqual(parseMetadataPath('/latest/meta-data/'), { segments: ['latest', 'meta-data'] });
-    assert.deepEqual(parseMetadataPath('/latest//meta-data/ami-id?x=1'), { segments: ['latest', 'meta-data', 'ami-id'] });
+    assert.deepEqual(parseMetadataPath('/latest/meta-data/'), {
+      segments: ['latest', 'meta-data'],
+    });
+    assert.deepEqual(parseMetadataPath('/latest//meta-data/ami-id?x=1'), {
+      segments: ['latest', 'meta-data', 'ami-id'],
+    });
     assert.deepEqual(parseMetadataPath('/'), { segments: [] });
   });
 
   it('keep percent-escapes as they are, so %2F is never a separator', () => {
-    assert.deepEqual(parseMetadataPath('/latest/meta-data%2Fami-id'), { segments: ['latest', 'meta-data%2Fami-id'] });
+    assert.deepEqual(parseMetadataPath('/latest/meta-data%2Fami-id'), {
+      segments: ['latest', 'meta-data%2Fami-id'],
+    });
   });
 
   it('refuse dot segments, relative targets and overlong paths', () => {

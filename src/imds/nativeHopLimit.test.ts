@@ -27,7 +27,11 @@ async function connection(
   connectHost: string,
 ): Promise<{ server: Socket; client: Socket; close(): void }> {
   const listener = createServer();
-  listener.listen({ host: listenHost, port: 0, ipv6Only: listenHost !== '::' && listenHost.includes(':') });
+  listener.listen({
+    host: listenHost,
+    port: 0,
+    ipv6Only: listenHost !== '::' && listenHost.includes(':'),
+  });
   await once(listener, 'listening');
 
   const accepted = once(listener, 'connection') as Promise<[Socket]>;
@@ -114,7 +118,8 @@ describe('the hop-limit addon', () => {
     close();
     assert.throws(
       () => nativeHopLimitControl(addon!).setHopLimit(server, 1),
-      (error) => isImdsdError(error, 'HOP_LIMIT_UNAVAILABLE') && /connection is closed/.test(error.message),
+      (error) =>
+        isImdsdError(error, 'HOP_LIMIT_UNAVAILABLE') && /connection is closed/.test(error.message),
     );
   });
 
@@ -151,7 +156,8 @@ describe('loading the hop-limit control', () => {
     assert.throws(
       () => loadHopLimitControl({ required: true, addonPath: missing }),
       (error) =>
-        isImdsdError(error, 'HOP_LIMIT_UNAVAILABLE') && error.message.startsWith('--require-hop-limit: '),
+        isImdsdError(error, 'HOP_LIMIT_UNAVAILABLE') &&
+        error.message.startsWith('--require-hop-limit: '),
     );
   });
 

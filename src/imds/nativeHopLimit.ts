@@ -29,14 +29,18 @@ export const HOP_LIMIT_ADDON_PATH = fileURLToPath(
 );
 
 /** The addon, or why it cannot be used here. */
-export function loadHopLimitAddon(path: string = HOP_LIMIT_ADDON_PATH): HopLimitAddon | { reason: string } {
+export function loadHopLimitAddon(
+  path: string = HOP_LIMIT_ADDON_PATH,
+): HopLimitAddon | { reason: string } {
   let exports: unknown;
   try {
     exports = createRequire(import.meta.url)(path);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     const notBuilt = code === 'MODULE_NOT_FOUND';
-    const why = notBuilt ? 'it was not built (run `npm run build:native`)' : (error as Error).message;
+    const why = notBuilt
+      ? 'it was not built (run `npm run build:native`)'
+      : (error as Error).message;
     return { reason: `the hop-limit addon ${path} cannot be loaded: ${why}` };
   }
 
@@ -46,7 +50,9 @@ export function loadHopLimitAddon(path: string = HOP_LIMIT_ADDON_PATH): HopLimit
 
 function isHopLimitAddon(value: unknown): value is HopLimitAddon {
   const candidate = value as Partial<HopLimitAddon> | null;
-  return typeof candidate?.setHopLimit === 'function' && typeof candidate.getHopLimit === 'function';
+  return (
+    typeof candidate?.setHopLimit === 'function' && typeof candidate.getHopLimit === 'function'
+  );
 }
 
 /**
@@ -76,7 +82,10 @@ export function readHopLimit(addon: HopLimitAddon, socket: Socket): SocketHopLim
  * The control `imdsd serve` uses: the addon's, or the not-enforced one with the reason why.
  * With `required`, a missing addon is an error instead (`--require-hop-limit`).
  */
-export function loadHopLimitControl(options: { required: boolean; addonPath?: string }): HopLimitControl {
+export function loadHopLimitControl(options: {
+  required: boolean;
+  addonPath?: string;
+}): HopLimitControl {
   const addon = loadHopLimitAddon(options.addonPath);
   if (!('reason' in addon)) return nativeHopLimitControl(addon);
 

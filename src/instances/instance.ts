@@ -60,7 +60,11 @@ export class EmulatedInstance {
   #metadataOptions: Readonly<MetadataOptions>;
   readonly #listeners = new Set<MetadataOptionsListener>();
 
-  constructor(identity: InstanceIdentity, clients: readonly Cidr[], metadataOptions: MetadataOptions) {
+  constructor(
+    identity: InstanceIdentity,
+    clients: readonly Cidr[],
+    metadataOptions: MetadataOptions,
+  ) {
     this.identity = identity;
     this.clients = clients;
     this.#metadataOptions = Object.freeze({ ...metadataOptions });

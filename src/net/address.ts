@@ -24,7 +24,9 @@ export function parseListenAddress(text: string): ListenAddress | string {
 }
 
 export function formatListenAddress(address: { host: string; port: number }): string {
-  return isIP(address.host) === 6 ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
+  return isIP(address.host) === 6
+    ? `[${address.host}]:${address.port}`
+    : `${address.host}:${address.port}`;
 }
 
 /** Node reports IPv4 peers of a dual-stack socket as `::ffff:a.b.c.d`; callers want `a.b.c.d`. */

@@ -22,7 +22,10 @@ describe('CIDR blocks', () => {
     assert.equal(cidrContains(cidr('fd00:ec2::/32'), 'fd00:ec2::254'), true);
     assert.equal(cidrContains(cidr('fd00:ec2::/32'), 'fd00:ec3::1'), false);
     assert.equal(cidrContains(cidr('::/0'), '::1'), true);
-    assert.equal(cidrContains(cidr('2001:db8::/64'), '2001:0db8:0000:0000:0000:0000:0000:0001'), true);
+    assert.equal(
+      cidrContains(cidr('2001:db8::/64'), '2001:0db8:0000:0000:0000:0000:0000:0001'),
+      true,
+    );
   });
 
   it('never match across families', () => {
@@ -31,7 +34,14 @@ describe('CIDR blocks', () => {
   });
 
   it('are refused with a reason when malformed', () => {
-    for (const bad of ['10.0.0.0/33', '10.0.0/8', 'fd00::/129', 'abc', '10.0.0.0/8/1', '10.0.0.0/x']) {
+    for (const bad of [
+      '10.0.0.0/33',
+      '10.0.0/8',
+      'fd00::/129',
+      'abc',
+      '10.0.0.0/8/1',
+      '10.0.0.0/x',
+    ]) {
       assert.equal(typeof parseCidr(bad), 'string', bad);
     }
   });
@@ -39,9 +49,17 @@ describe('CIDR blocks', () => {
 
 describe('listen addresses', () => {
   it('parse HOST:PORT and [IPv6]:PORT', () => {
-    assert.deepEqual(parseListenAddress('127.0.0.1:1338'), { host: '127.0.0.1', port: 1338, family: 4 });
+    assert.deepEqual(parseListenAddress('127.0.0.1:1338'), {
+      host: '127.0.0.1',
+      port: 1338,
+      family: 4,
+    });
     assert.deepEqual(parseListenAddress('[::1]:0'), { host: '::1', port: 0, family: 6 });
-    assert.deepEqual(parseListenAddress('[fd00:ec2::254]:80'), { host: 'fd00:ec2::254', port: 80, family: 6 });
+    assert.deepEqual(parseListenAddress('[fd00:ec2::254]:80'), {
+      host: 'fd00:ec2::254',
+      port: 80,
+      family: 6,
+    });
   });
 
   it('name what is wrong', () => {

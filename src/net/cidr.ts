@@ -53,14 +53,22 @@ function expandIpv6(address: string): number[] {
   const tail = /(\d+\.\d+\.\d+\.\d+)$/.exec(withoutZone);
   let text = withoutZone;
   if (tail) {
-    const [a, b, c, d] = (tail[1] as string).split('.').map(Number) as [number, number, number, number];
-    text = withoutZone.slice(0, -(tail[1] as string).length) + `${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+    const [a, b, c, d] = (tail[1] as string).split('.').map(Number) as [
+      number,
+      number,
+      number,
+      number,
+    ];
+    text =
+      withoutZone.slice(0, -(tail[1] as string).length) +
+      `${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
   }
 
   const [head, rest] = text.split('::') as [string, string | undefined];
   const headGroups = head === '' ? [] : head.split(':');
   const restGroups = rest === undefined || rest === '' ? [] : rest.split(':');
   const missing = 8 - headGroups.length - restGroups.length;
-  const groups = rest === undefined ? headGroups : [...headGroups, ...Array(missing).fill('0'), ...restGroups];
+  const groups =
+    rest === undefined ? headGroups : [...headGroups, ...Array(missing).fill('0'), ...restGroups];
   return groups.map((group) => parseInt(group, 16));
 }

@@ -57,7 +57,9 @@ export function rolesInUse(instances: InstanceDirectory): CredentialRequest[] {
       roleName: identity.iamRole.roleName,
     };
     const v2: CredentialRequest = { ...base, delivery: 'imdsv2' };
-    return instance.metadataOptions.httpTokens === 'optional' ? [v2, { ...base, delivery: 'imdsv1' }] : [v2];
+    return instance.metadataOptions.httpTokens === 'optional'
+      ? [v2, { ...base, delivery: 'imdsv1' }]
+      : [v2];
   });
 }
 

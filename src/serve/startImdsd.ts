@@ -9,7 +9,13 @@ import { startControlApi } from '../ec2api/startControlApi.ts';
 import { loadIdentitySigner, type IdentitySigner } from '../identity/identitySigner.ts';
 import { HOP_LIMIT_NOT_ENFORCED, type HopLimitControl } from '../imds/hopLimit.ts';
 import { createImdsFront } from '../imds/imdsFront.ts';
-import { closeListener, listen, LISTENER_LIMITS, type BoundListener, type ListenerLimits } from '../imds/imdsListener.ts';
+import {
+  closeListener,
+  listen,
+  LISTENER_LIMITS,
+  type BoundListener,
+  type ListenerLimits,
+} from '../imds/imdsListener.ts';
 import { instanceMetadataTree } from '../imds/instanceMetadataTree.ts';
 import { buildInstances } from '../instances/buildInstances.ts';
 import { InstanceDirectory } from '../instances/instanceDirectory.ts';
@@ -52,12 +58,19 @@ export async function startImdsd(options: StartOptions): Promise<RunningImdsd> {
   const store = openStateStore(config.state ?? defaultStatePath());
   const listeners: BoundListener[] = [];
   let api: BoundListener | undefined;
-  const closeListeners = (): Promise<unknown> => Promise.all([...listeners, ...(api ? [api] : [])].map(closeListener));
+  const closeListeners = (): Promise<unknown> =>
+    Promise.all([...listeners, ...(api ? [api] : [])].map(closeListener));
   const clock = options.clock ?? systemClock;
-  const cache = new CredentialCache({ logger, clock, ...(options.random === undefined ? {} : { random: options.random }) });
+  const cache = new CredentialCache({
+    logger,
+    clock,
+    ...(options.random === undefined ? {} : { random: options.random }),
+  });
 
   try {
-    const minter = createCredentialMinter(store.remembered('credential-minting-key', () => randomBytes(32)));
+    const minter = createCredentialMinter(
+      store.remembered('credential-minting-key', () => randomBytes(32)),
+    );
     const signer = loadIdentitySigner(store);
     const instances = new InstanceDirectory(buildInstances(config, store, options.configFile));
     const roleSources = createRoleSources(config.roles, minter, {
@@ -87,7 +100,14 @@ export async function startImdsd(options: StartOptions): Promise<RunningImdsd> {
     for (const text of config.listen) {
       listeners.push(await listen(parseListenAddress(text) as ListenAddress, front, limits));
     }
-    api = await startControlApi({ config, instances, store, minter, logger, now: () => clock.now() });
+    api = await startControlApi({
+      config,
+      instances,
+      store,
+      minter,
+      logger,
+      now: () => clock.now(),
+    });
 
     logStarted(logger, config, instances, listeners, hopLimit, store);
     // The identity key, if this state has none yet, is generated once serving has begun.
@@ -120,7 +140,11 @@ export async function startImdsd(options: StartOptions): Promise<RunningImdsd> {
 /** A call that would wait longer than this for the STS budget is refused at once (the cache retries). */
 const STS_BUDGET_MAX_WAIT_MS = 30_000;
 
-function stsBudgetSettings(config: Config): { callsPerSecond: number; burst: number; maxWaitMs: number } {
+function stsBudgetSettings(config: Config): {
+  callsPerSecond: number;
+  burst: number;
+  maxWaitMs: number;
+} {
   const { stsCallsPerSecond, stsBurst } = config.credentials;
   return { callsPerSecond: stsCallsPerSecond, burst: stsBurst, maxWaitMs: STS_BUDGET_MAX_WAIT_MS };
 }

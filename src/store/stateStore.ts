@@ -44,8 +44,12 @@ export function defaultStatePath(env: NodeJS.ProcessEnv = process.env): string {
 export function openStateStore(path: string): StateStore {
   const database = openDatabase(path);
 
-  const selectSecret = database.prepare<[string], { value: Buffer }>('SELECT value FROM secret WHERE name = ?');
-  const insertSecret = database.prepare('INSERT OR IGNORE INTO secret (name, value, created_at) VALUES (?, ?, ?)');
+  const selectSecret = database.prepare<[string], { value: Buffer }>(
+    'SELECT value FROM secret WHERE name = ?',
+  );
+  const insertSecret = database.prepare(
+    'INSERT OR IGNORE INTO secret (name, value, created_at) VALUES (?, ?, ?)',
+  );
   const selectOptions = database.prepare<[string], { options: string }>(
     'SELECT options FROM metadata_options WHERE instance_id = ?',
   );
@@ -72,7 +76,9 @@ export function openStateStore(path: string): StateStore {
       return row === undefined ? undefined : (JSON.parse(row.options) as Record<string, unknown>);
     },
     saveMetadataOptions(instanceId, options) {
-      guarded(path, () => upsertOptions.run(instanceId, JSON.stringify(options), new Date().toISOString()));
+      guarded(path, () =>
+        upsertOptions.run(instanceId, JSON.stringify(options), new Date().toISOString()),
+      );
     },
     close: () => database.close(),
   };
@@ -92,7 +98,10 @@ function openDatabase(path: string): Database.Database {
 
     const version = database.pragma('user_version', { simple: true }) as number;
     if (version > SCHEMA_VERSION) {
-      throw new ImdsdError('STATE_UNAVAILABLE', `state ${path} was written by a newer imdsd (schema ${version})`);
+      throw new ImdsdError(
+        'STATE_UNAVAILABLE',
+        `state ${path} was written by a newer imdsd (schema ${version})`,
+      );
     }
     database.exec(SCHEMA);
     database.pragma(`user_version = ${SCHEMA_VERSION}`);
@@ -105,6 +114,8 @@ function guarded<T>(path: string, action: () => T): T {
     return action();
   } catch (error) {
     if (error instanceof ImdsdError) throw error;
-    throw new ImdsdError('STATE_UNAVAILABLE', `state store ${path}: ${(error as Error).message}`, { cause: error });
+    throw new ImdsdError('STATE_UNAVAILABLE', `state store ${path}: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
 }

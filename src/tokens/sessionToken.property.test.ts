@@ -40,76 +40,132 @@ test('a minted token has the real service’s shape and verifies for its instanc
       assert.match(token, /^[A-Za-z0-9_-]{54}==$/);
 
       const expiresAtSeconds = Math.floor(now / 1000) + ttl;
-      assert.deepEqual(checkSessionToken(keys, instance, token, now), { valid: true, expiresAtSeconds });
-      assert.equal(checkSessionToken(keys, instance, token, expiresAtSeconds * 1000 - 1).valid, true);
-      assert.deepEqual(checkSessionToken(keys, instance, token, expiresAtSeconds * 1000), { valid: false, reason: 'expired' });
+      assert.deepEqual(checkSessionToken(keys, instance, token, now), {
+        valid: true,
+        expiresAtSeconds,
+      });
+      assert.equal(
+        checkSessionToken(keys, instance, token, expiresAtSeconds * 1000 - 1).valid,
+        true,
+      );
+      assert.deepEqual(checkSessionToken(keys, instance, token, expiresAtSeconds * 1000), {
+        valid: false,
+        reason: 'expired',
+      });
     }),
   );
 });
 
 test('a token with any single bit flipped is rejected', () => {
   fc.assert(
-    fc.property(key, instanceId, ttlSeconds, nowMs, fc.integer({ min: 0, max: 319 }), (bytes, instance, ttl, now, bit) => {
-      const keys = ring(bytes);
-      const tampered = flipBit(mintSessionToken(keys, instance, ttl, now), bit);
-      assert.equal(checkSessionToken(keys, instance, tampered, now).valid, false);
-    }),
+    fc.property(
+      key,
+      instanceId,
+      ttlSeconds,
+      nowMs,
+      fc.integer({ min: 0, max: 319 }),
+      (bytes, instance, ttl, now, bit) => {
+        const keys = ring(bytes);
+        const tampered = flipBit(mintSessionToken(keys, instance, ttl, now), bit);
+        assert.equal(checkSessionToken(keys, instance, tampered, now).valid, false);
+      },
+    ),
   );
 });
 
 test('another spelling of a valid token, decoding to the same bytes, is rejected', () => {
   const base64url = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
   fc.assert(
-    fc.property(key, instanceId, ttlSeconds, nowMs, fc.integer({ min: 1, max: 15 }), (bytes, instance, ttl, now, lowBits) => {
-      const keys = ring(bytes);
-      const token = mintSessionToken(keys, instance, ttl, now);
-      // The 54th character holds the last 2 bits and 4 bits that decoders ignore: set some.
-      const last = base64url.indexOf(token.charAt(53));
-      const respelled = `${token.slice(0, 53)}${base64url.charAt(last | lowBits)}==`;
-      assert.deepEqual(Buffer.from(respelled, 'base64url'), Buffer.from(token, 'base64url'));
-      assert.deepEqual(checkSessionToken(keys, instance, respelled, now), { valid: false, reason: 'malformed' });
-    }),
+    fc.property(
+      key,
+      instanceId,
+      ttlSeconds,
+      nowMs,
+      fc.integer({ min: 1, max: 15 }),
+      (bytes, instance, ttl, now, lowBits) => {
+        const keys = ring(bytes);
+        const token = mintSessionToken(keys, instance, ttl, now);
+        // The 54th character holds the last 2 bits and 4 bits that decoders ignore: set some.
+        const last = base64url.indexOf(token.charAt(53));
+        const respelled = `${token.slice(0, 53)}${base64url.charAt(last | lowBits)}==`;
+        assert.deepEqual(Buffer.from(respelled, 'base64url'), Buffer.from(token, 'base64url'));
+        assert.deepEqual(checkSessionToken(keys, instance, respelled, now), {
+          valid: false,
+          reason: 'malformed',
+        });
+      },
+    ),
   );
 });
 
 test('a token is rejected by any other instance', () => {
   fc.assert(
-    fc.property(key, instanceId, instanceId, ttlSeconds, nowMs, (bytes, issuer, other, ttl, now) => {
-      fc.pre(issuer !== other);
-      const keys = ring(bytes);
-      const token = mintSessionToken(keys, issuer, ttl, now);
-      assert.deepEqual(checkSessionToken(keys, other, token, now), { valid: false, reason: 'bad-signature' });
-    }),
+    fc.property(
+      key,
+      instanceId,
+      instanceId,
+      ttlSeconds,
+      nowMs,
+      (bytes, issuer, other, ttl, now) => {
+        fc.pre(issuer !== other);
+        const keys = ring(bytes);
+        const token = mintSessionToken(keys, issuer, ttl, now);
+        assert.deepEqual(checkSessionToken(keys, other, token, now), {
+          valid: false,
+          reason: 'bad-signature',
+        });
+      },
+    ),
   );
 });
 
 test('a token is rejected under any other key', () => {
   fc.assert(
-    fc.property(key, key, instanceId, ttlSeconds, nowMs, (minting, checking, instance, ttl, now) => {
-      fc.pre(!minting.equals(checking));
-      const token = mintSessionToken(ring(minting), instance, ttl, now);
-      assert.equal(checkSessionToken(ring(checking), instance, token, now).valid, false);
-    }),
+    fc.property(
+      key,
+      key,
+      instanceId,
+      ttlSeconds,
+      nowMs,
+      (minting, checking, instance, ttl, now) => {
+        fc.pre(!minting.equals(checking));
+        const token = mintSessionToken(ring(minting), instance, ttl, now);
+        assert.equal(checkSessionToken(ring(checking), instance, token, now).valid, false);
+      },
+    ),
   );
 });
 
 test('any other text is rejected, never thrown on', () => {
   const tokenLike = fc.stringMatching(/^[A-Za-z0-9_-]{54}==$/);
   fc.assert(
-    fc.property(key, instanceId, fc.oneof(fc.string(), fc.string({ unit: 'binary' }), tokenLike), nowMs, (bytes, instance, text, now) => {
-      assert.equal(checkSessionToken(ring(bytes), instance, text, now).valid, false);
-    }),
+    fc.property(
+      key,
+      instanceId,
+      fc.oneof(fc.string(), fc.string({ unit: 'binary' }), tokenLike),
+      nowMs,
+      (bytes, instance, text, now) => {
+        assert.equal(checkSessionToken(ring(bytes), instance, text, now).valid, false);
+      },
+    ),
   );
 });
 
 test('a TTL header parses to a whole number of seconds in 1..21600, or not at all', () => {
   fc.assert(
-    fc.property(fc.oneof(fc.string(), fc.integer().map(String), fc.double().map(String)), (header) => {
-      const seconds = parseTokenTtl(header);
-      if (seconds === undefined) return;
-      assert.ok(Number.isInteger(seconds) && seconds >= TOKEN_TTL_MIN_SECONDS && seconds <= TOKEN_TTL_MAX_SECONDS);
-      assert.equal(seconds, Number(header.trim()));
-    }),
+    fc.property(
+      fc.oneof(fc.string(), fc.integer().map(String), fc.double().map(String)),
+      (header) => {
+        const seconds = parseTokenTtl(header);
+        if (seconds === undefined) return;
+        assert.ok(
+          Number.isInteger(seconds) &&
+            seconds >= TOKEN_TTL_MIN_SECONDS &&
+            seconds <= TOKEN_TTL_MAX_SECONDS,
+        );
+        assert.equal(seconds, Number(header.trim()));
+      },
+    ),
   );
   fc.assert(
     fc.property(ttlSeconds, (seconds) => {

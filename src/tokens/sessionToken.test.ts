@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { checkSessionToken, mintSessionToken, parseTokenTtl, type TokenKeyRing } from './sessionToken.ts';
+import {
+  checkSessionToken,
+  mintSessionToken,
+  parseTokenTtl,
+  type TokenKeyRing,
+} from './sessionToken.ts';
 
 const ring: TokenKeyRing = { currentKeyId: 0, keys: new Map([[0, randomBytes(32)]]) };
 const NOW = Date.UTC(2026, 11, 3, 12, 0, 0);
@@ -15,13 +20,22 @@ describe('session tokens', () => {
 
   it('are valid for the instance that issued them until the TTL runs out', () => {
     const token = mintSessionToken(ring, INSTANCE, 60, NOW);
-    assert.deepEqual(checkSessionToken(ring, INSTANCE, token, NOW + 59_999), { valid: true, expiresAtSeconds: NOW / 1000 + 60 });
-    assert.deepEqual(checkSessionToken(ring, INSTANCE, token, NOW + 60_000), { valid: false, reason: 'expired' });
+    assert.deepEqual(checkSessionToken(ring, INSTANCE, token, NOW + 59_999), {
+      valid: true,
+      expiresAtSeconds: NOW / 1000 + 60,
+    });
+    assert.deepEqual(checkSessionToken(ring, INSTANCE, token, NOW + 60_000), {
+      valid: false,
+      reason: 'expired',
+    });
   });
 
   it('are refused by another instance', () => {
     const token = mintSessionToken(ring, INSTANCE, 60, NOW);
-    assert.deepEqual(checkSessionToken(ring, 'i-0fedcba9876543210', token, NOW), { valid: false, reason: 'bad-signature' });
+    assert.deepEqual(checkSessionToken(ring, 'i-0fedcba9876543210', token, NOW), {
+      valid: false,
+      reason: 'bad-signature',
+    });
   });
 
   it('are refused under another key, so a token cannot outlive its key ring', () => {
@@ -34,17 +48,28 @@ describe('session tokens', () => {
     const token = Buffer.from(mintSessionToken(ring, INSTANCE, 60, NOW), 'base64url');
     token.writeUInt32BE(token.readUInt32BE(4) + 3600, 4);
     const forged = token.toString('base64').replaceAll('+', '-').replaceAll('/', '_');
-    assert.deepEqual(checkSessionToken(ring, INSTANCE, forged, NOW), { valid: false, reason: 'bad-signature' });
+    assert.deepEqual(checkSessionToken(ring, INSTANCE, forged, NOW), {
+      valid: false,
+      reason: 'bad-signature',
+    });
   });
 
   it('refuse anything not token-shaped', () => {
-    for (const garbage of ['', 'x', 'AQAEA', 'A'.repeat(56), `${'A'.repeat(54)}==`.replace(/^A/, '!')]) {
+    for (const garbage of [
+      '',
+      'x',
+      'AQAEA',
+      'A'.repeat(56),
+      `${'A'.repeat(54)}==`.replace(/^A/, '!'),
+    ]) {
       assert.equal(checkSessionToken(ring, INSTANCE, garbage, NOW).valid, false, garbage);
     }
   });
 
   it('are different every time, even for the same instance and second', () => {
-    const tokens = new Set(Array.from({ length: 100 }, () => mintSessionToken(ring, INSTANCE, 60, NOW)));
+    const tokens = new Set(
+      Array.from({ length: 100 }, () => mintSessionToken(ring, INSTANCE, 60, NOW)),
+    );
     assert.equal(tokens.size, 100);
   });
 });
@@ -57,7 +82,18 @@ describe('the TTL request header', () => {
   });
 
   it('refuses everything else', () => {
-    for (const value of [undefined, '', '0', '21601', '-1', '1.5', '1e3', 'abc', '0x10', '99999999999']) {
+    for (const value of [
+      undefined,
+      '',
+      '0',
+      '21601',
+      '-1',
+      '1.5',
+      '1e3',
+      'abc',
+      '0x10',
+      '99999999999',
+    ]) {
       assert.equal(parseTokenTtl(value), undefined, String(value));
     }
   });

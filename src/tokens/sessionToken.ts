@@ -34,7 +34,12 @@ export type TokenCheck =
   | { valid: true; expiresAtSeconds: number }
   | { valid: false; reason: 'malformed' | 'unknown-key' | 'bad-signature' | 'expired' };
 
-export function mintSessionToken(ring: TokenKeyRing, instanceId: string, ttlSeconds: number, nowMs: number): string {
+export function mintSessionToken(
+  ring: TokenKeyRing,
+  instanceId: string,
+  ttlSeconds: number,
+  nowMs: number,
+): string {
   const token = Buffer.allocUnsafe(TOKEN_BYTES);
   MARKER.copy(token, 0);
   token.writeUInt8(ring.currentKeyId, 3);
@@ -85,11 +90,18 @@ const CANONICAL_LAST_CHARACTERS = 'AQgw';
 const VERIFIED_TOKENS_KEPT = 4096;
 const verifiedTokens = new WeakMap<TokenKeyRing, Map<string, number>>();
 
-export function checkSessionToken(ring: TokenKeyRing, instanceId: string, text: string, nowMs: number): TokenCheck {
+export function checkSessionToken(
+  ring: TokenKeyRing,
+  instanceId: string,
+  text: string,
+  nowMs: number,
+): TokenCheck {
   const verified = verifiedTokens.get(ring);
   const expiresAtSeconds = verified?.get(`${instanceId} ${text}`);
   if (expiresAtSeconds !== undefined) {
-    return expiresAtSeconds * 1000 <= nowMs ? { valid: false, reason: 'expired' } : { valid: true, expiresAtSeconds };
+    return expiresAtSeconds * 1000 <= nowMs
+      ? { valid: false, reason: 'expired' }
+      : { valid: true, expiresAtSeconds };
   }
 
   const check = verifySessionToken(ring, instanceId, text, nowMs);
@@ -104,12 +116,24 @@ function remember(ring: TokenKeyRing, key: string, expiresAtSeconds: number): vo
   verified.set(key, expiresAtSeconds);
 }
 
-function verifySessionToken(ring: TokenKeyRing, instanceId: string, text: string, nowMs: number): TokenCheck {
-  if (text.length !== TOKEN_CHARS || !/^[A-Za-z0-9_-]{54}==$/.test(text)) return { valid: false, reason: 'malformed' };
-  if (!CANONICAL_LAST_CHARACTERS.includes(text.charAt(TOKEN_CHARS - 3))) return { valid: false, reason: 'malformed' };
+function verifySessionToken(
+  ring: TokenKeyRing,
+  instanceId: string,
+  text: string,
+  nowMs: number,
+): TokenCheck {
+  if (text.length !== TOKEN_CHARS || !/^[A-Za-z0-9_-]{54}==$/.test(text))
+    return { valid: false, reason: 'malformed' };
+  if (!CANONICAL_LAST_CHARACTERS.includes(text.charAt(TOKEN_CHARS - 3)))
+    return { valid: false, reason: 'malformed' };
 
   const token = Buffer.from(text, 'base64url');
-  if (token.length !== TOKEN_BYTES || token[0] !== MARKER[0] || token[1] !== MARKER[1] || token[2] !== MARKER[2]) {
+  if (
+    token.length !== TOKEN_BYTES ||
+    token[0] !== MARKER[0] ||
+    token[1] !== MARKER[1] ||
+    token[2] !== MARKER[2]
+  ) {
     return { valid: false, reason: 'malformed' };
   }
 
@@ -117,7 +141,8 @@ function verifySessionToken(ring: TokenKeyRing, instanceId: string, text: string
   if (key === undefined) return { valid: false, reason: 'unknown-key' };
 
   const expected = tokenMac(key, token, instanceId);
-  if (!timingSafeEqual(expected, token.subarray(SIGNED_BYTES))) return { valid: false, reason: 'bad-signature' };
+  if (!timingSafeEqual(expected, token.subarray(SIGNED_BYTES)))
+    return { valid: false, reason: 'bad-signature' };
 
   const expiresAtSeconds = token.readUInt32BE(4);
   if (expiresAtSeconds * 1000 <= nowMs) return { valid: false, reason: 'expired' };

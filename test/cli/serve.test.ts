@@ -11,16 +11,28 @@ after(() => rmSync(directory, { recursive: true, force: true }));
 
 describe('imdsd serve', () => {
   it('prints the endpoint line a client needs, serves on it, and stops cleanly on SIGTERM', async () => {
-    const serving = await serveCli(['--state', ':memory:', '--listen', '127.0.0.1:0', '--listen', '[::1]:0']);
+    const serving = await serveCli([
+      '--state',
+      ':memory:',
+      '--listen',
+      '127.0.0.1:0',
+      '--listen',
+      '[::1]:0',
+    ]);
     try {
       assert.match(serving.endpoint, /^http:\/\/127\.0\.0\.1:\d+\/$/);
-      const response = await send(serving.endpoint.replace(/\/$/, ''), { path: '/latest/meta-data/instance-id' });
+      const response = await send(serving.endpoint.replace(/\/$/, ''), {
+        path: '/latest/meta-data/instance-id',
+      });
       assert.equal(response.status, 200);
       assert.match(response.text, /^i-[0-9a-f]{17}$/);
 
       const ipv6 = /imdsd: IMDS on (http:\/\/\[::1\]:\d+)\//.exec(serving.stderr());
       assert.ok(ipv6, 'the IPv6 listener is announced');
-      assert.equal((await send(ipv6[1]!, { path: '/latest/meta-data/instance-id' })).text, response.text);
+      assert.equal(
+        (await send(ipv6[1]!, { path: '/latest/meta-data/instance-id' })).text,
+        response.text,
+      );
     } finally {
       assert.equal(await serving.stop(), 0);
     }
@@ -29,17 +41,31 @@ describe('imdsd serve', () => {
   it('writes JSON log lines with the instance it emulates', async () => {
     const serving = await serveCli(['--state', ':memory:', '--listen', '127.0.0.1:0']);
     await serving.stop();
-    const lines = serving.stdout().trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
-    assert.ok(lines.some((line) => line['msg'] === 'emulating instance' && typeof line['instanceId'] === 'string'));
+    const lines = serving
+      .stdout()
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    assert.ok(
+      lines.some(
+        (line) => line['msg'] === 'emulating instance' && typeof line['instanceId'] === 'string',
+      ),
+    );
     assert.ok(lines.some((line) => line['msg'] === 'IMDS listening'));
   });
 
   it('refuses a bad config file with exit code 2, naming the key, the value and the file', async () => {
     const config = join(directory, 'bad.yaml');
-    writeFileSync(config, 'instances:\n  - instanceId: i-0123456789abcdef0\n    metadataOptions: { httpTokens: sometimes }\n');
+    writeFileSync(
+      config,
+      'instances:\n  - instanceId: i-0123456789abcdef0\n    metadataOptions: { httpTokens: sometimes }\n',
+    );
     const result = await runCli(['serve', '--config', config, '--state', ':memory:']);
     assert.equal(result.code, 2);
-    assert.match(result.stderr, /CONFIG_INVALID: instances\[0\]\.metadataOptions\.httpTokens = "sometimes"/);
+    assert.match(
+      result.stderr,
+      /CONFIG_INVALID: instances\[0\]\.metadataOptions\.httpTokens = "sometimes"/,
+    );
     assert.ok(result.stderr.includes(config));
     assert.doesNotMatch(result.stderr, /at .*\.ts:\d+/, 'no stack trace');
   });
@@ -56,7 +82,10 @@ describe('imdsd serve', () => {
       const taken = new URL(first.endpoint).host;
       const result = await runCli(['serve', '--state', ':memory:', '--listen', taken]);
       assert.equal(result.code, 1);
-      assert.match(result.stderr, new RegExp(`LISTEN_FAILED: cannot listen on ${taken} \\(EADDRINUSE\\)`));
+      assert.match(
+        result.stderr,
+        new RegExp(`LISTEN_FAILED: cannot listen on ${taken} \\(EADDRINUSE\\)`),
+      );
     } finally {
       await first.stop();
     }

@@ -37,13 +37,19 @@ function clientEnv(baseUrl: string): NodeJS.ProcessEnv {
 }
 
 /** The credentials imdsd serves to an IMDSv2 caller, read directly. */
-async function servedCredentials(baseUrl: string): Promise<{ AccessKeyId: string; SecretAccessKey: string; Token: string }> {
+async function servedCredentials(
+  baseUrl: string,
+): Promise<{ AccessKeyId: string; SecretAccessKey: string; Token: string }> {
   const token = await fetchToken(baseUrl);
   const response = await send(baseUrl, {
     path: `/latest/meta-data/iam/security-credentials/${ROLE}`,
     headers: { 'X-aws-ec2-metadata-token': token },
   });
-  return JSON.parse(response.text) as { AccessKeyId: string; SecretAccessKey: string; Token: string };
+  return JSON.parse(response.text) as {
+    AccessKeyId: string;
+    SecretAccessKey: string;
+    Token: string;
+  };
 }
 
 const JS_SDK_SCRIPT = `
@@ -68,7 +74,9 @@ for (const httpTokens of ['optional', 'required'] as const) {
 
     before(async () => {
       server = await startTestServer({
-        instances: [{ instanceId: 'i-0ccccccccccccccc3', iamRole: ROLE, metadataOptions: { httpTokens } }],
+        instances: [
+          { instanceId: 'i-0ccccccccccccccc3', iamRole: ROLE, metadataOptions: { httpTokens } },
+        ],
         roles: { [ROLE]: { source: 'minted' } },
       });
       expected = await servedCredentials(server.baseUrl);
@@ -80,7 +88,11 @@ for (const httpTokens of ['optional', 'required'] as const) {
         env: clientEnv(server.baseUrl),
         cwd: process.cwd(),
       });
-      const credentials = JSON.parse(stdout) as { accessKeyId: string; secretAccessKey: string; sessionToken: string };
+      const credentials = JSON.parse(stdout) as {
+        accessKeyId: string;
+        secretAccessKey: string;
+        sessionToken: string;
+      };
       assert.equal(credentials.accessKeyId, expected.AccessKeyId);
       assert.equal(credentials.secretAccessKey, expected.SecretAccessKey);
       assert.equal(credentials.sessionToken, expected.Token);
@@ -90,12 +102,19 @@ for (const httpTokens of ['optional', 'required'] as const) {
       // CLI v1 has no `configure export-credentials`: the request it signs shows the keys.
       const sts = await startRecordingSts();
       try {
-        await run('aws', ['sts', 'get-caller-identity', '--endpoint-url', sts.url, '--output', 'json'], {
-          env: clientEnv(server.baseUrl),
-        });
+        await run(
+          'aws',
+          ['sts', 'get-caller-identity', '--endpoint-url', sts.url, '--output', 'json'],
+          {
+            env: clientEnv(server.baseUrl),
+          },
+        );
         const signed = sts.requests[0];
         assert.ok(signed, 'the CLI sent a request');
-        assert.match(signed.authorization, new RegExp(`^AWS4-HMAC-SHA256 Credential=${expected.AccessKeyId}/`));
+        assert.match(
+          signed.authorization,
+          new RegExp(`^AWS4-HMAC-SHA256 Credential=${expected.AccessKeyId}/`),
+        );
         assert.equal(signed.securityToken, expected.Token);
       } finally {
         await sts.close();
@@ -103,15 +122,27 @@ for (const httpTokens of ['optional', 'required'] as const) {
     });
 
     it('the AWS CLI reports the instance role as its credential source', async () => {
-      const { stdout } = await run('aws', ['configure', 'list'], { env: clientEnv(server.baseUrl) });
-      assert.match(stdout, new RegExp(`access_key\\s+\\*+${expected.AccessKeyId.slice(-4)}\\s+iam-role`));
+      const { stdout } = await run('aws', ['configure', 'list'], {
+        env: clientEnv(server.baseUrl),
+      });
+      assert.match(
+        stdout,
+        new RegExp(`access_key\\s+\\*+${expected.AccessKeyId.slice(-4)}\\s+iam-role`),
+      );
     });
 
     it('botocore InstanceMetadataFetcher gets the IMDSv2 credentials', async () => {
       const python = botocorePython();
       assert.ok(python, 'a python3 with botocore');
-      const { stdout } = await run(python, ['-c', BOTOCORE_SCRIPT], { env: clientEnv(server.baseUrl) });
-      const credentials = JSON.parse(stdout) as { role_name: string; access_key: string; secret_key: string; token: string };
+      const { stdout } = await run(python, ['-c', BOTOCORE_SCRIPT], {
+        env: clientEnv(server.baseUrl),
+      });
+      const credentials = JSON.parse(stdout) as {
+        role_name: string;
+        access_key: string;
+        secret_key: string;
+        token: string;
+      };
       assert.equal(credentials.role_name, ROLE);
       assert.equal(credentials.access_key, expected.AccessKeyId);
       assert.equal(credentials.secret_key, expected.SecretAccessKey);

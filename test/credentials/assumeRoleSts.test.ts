@@ -81,17 +81,34 @@ async function startAgainstSts(setup: Setup = {}) {
     credentials: { startupWaitSeconds: setup.startupWaitSeconds ?? 10 },
   } satisfies ConfigInput);
 
-  return { proxy, logs, config, start: async () => (running = await startImdsd({ config, logger: logs.logger, ...setup.start })) };
+  return {
+    proxy,
+    logs,
+    config,
+    start: async () =>
+      (running = await startImdsd({ config, logger: logs.logger, ...setup.start })),
+  };
 }
 
 function endpointOf(imdsd: RunningImdsd): string {
   return `http://${formatListenAddress(imdsd.imdsAddresses[0]!)}`;
 }
 
-async function callerIdentity(credentials: Record<string, string>): Promise<{ Arn: string; Account: string }> {
+async function callerIdentity(
+  credentials: Record<string, string>,
+): Promise<{ Arn: string; Account: string }> {
   const { stdout } = await execFileAsync(
     'aws',
-    ['sts', 'get-caller-identity', '--endpoint-url', moto.endpoint, '--region', 'us-east-1', '--output', 'json'],
+    [
+      'sts',
+      'get-caller-identity',
+      '--endpoint-url',
+      moto.endpoint,
+      '--region',
+      'us-east-1',
+      '--output',
+      'json',
+    ],
     {
       env: sandbox.childEnv({
         AWS_ACCESS_KEY_ID: credentials['AccessKeyId'],
@@ -106,16 +123,23 @@ async function callerIdentity(credentials: Record<string, string>): Promise<{ Ar
 }
 
 /** A GET that reports when it has been sent, so a test knows every request is in flight. */
-function sentGet(url: string, token: string): { sent: Promise<void>; answered: Promise<{ atMs: number; body: string }> } {
+function sentGet(
+  url: string,
+  token: string,
+): { sent: Promise<void>; answered: Promise<{ atMs: number; body: string }> } {
   let markSent!: () => void;
   const sent = new Promise<void>((resolve) => (markSent = resolve));
   const answered = new Promise<{ atMs: number; body: string }>((resolve, reject) => {
-    const outgoing = httpRequest(url, { headers: { 'X-aws-ec2-metadata-token': token } }, (response) => {
-      let body = '';
-      response.setEncoding('utf8');
-      response.on('data', (chunk: string) => (body += chunk));
-      response.on('end', () => resolve({ atMs: Date.now(), body }));
-    });
+    const outgoing = httpRequest(
+      url,
+      { headers: { 'X-aws-ec2-metadata-token': token } },
+      (response) => {
+        let body = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => (body += chunk));
+        response.on('end', () => resolve({ atMs: Date.now(), body }));
+      },
+    );
     outgoing.on('finish', markSent);
     outgoing.on('error', reject);
     outgoing.end();
@@ -132,8 +156,16 @@ describe('assume-role credentials from STS (moto on loopback)', () => {
     assert.equal(proxy.assumeRoleCalls.length, 1);
     const [call] = proxy.assumeRoleCalls;
     assert.equal(call!.roleArn, ROLE_ARN);
-    assert.equal(call!.roleSessionName, INSTANCE_ID, 'the session is named after the instance, as on EC2');
-    assert.equal(call!.signedBy, sandbox.accessKeyId, 'signed with the profile from AWS_CONFIG_FILE');
+    assert.equal(
+      call!.roleSessionName,
+      INSTANCE_ID,
+      'the session is named after the instance, as on EC2',
+    );
+    assert.equal(
+      call!.signedBy,
+      sandbox.accessKeyId,
+      'signed with the profile from AWS_CONFIG_FILE',
+    );
 
     const endpoint = endpointOf(imdsd);
     const document = await imdsRoleCredentials(endpoint, ROLE_NAME, await imdsToken(endpoint));
@@ -141,10 +173,16 @@ describe('assume-role credentials from STS (moto on loopback)', () => {
     assert.equal(document.body['Code'], 'Success');
     assert.equal(document.body['AccessKeyId'], call!.answeredAccessKeyId);
     const remainingMs = Date.parse(document.body['Expiration']!) - Date.now();
-    assert.ok(remainingMs > 55 * 60_000 && remainingMs <= 3_600_000, `a 1-hour session by default, ${remainingMs} ms left`);
+    assert.ok(
+      remainingMs > 55 * 60_000 && remainingMs <= 3_600_000,
+      `a 1-hour session by default, ${remainingMs} ms left`,
+    );
 
     const identity = await callerIdentity(document.body);
-    assert.equal(identity.Arn, `arn:aws:sts::${ACCOUNT_ID}:assumed-role/${ROLE_NAME}/${INSTANCE_ID}`);
+    assert.equal(
+      identity.Arn,
+      `arn:aws:sts::${ACCOUNT_ID}:assumed-role/${ROLE_NAME}/${INSTANCE_ID}`,
+    );
 
     assert.ok(logs.lines().some((line) => line.msg === 'ready'));
     assert.ok(!logs.text().includes(document.body['SecretAccessKey']!), 'no secret key in the log');
@@ -169,7 +207,10 @@ describe('assume-role credentials from STS (moto on loopback)', () => {
 
     const answers = await Promise.all(requests.map((request) => request.answered));
     const documents = answers.map((answer) => JSON.parse(answer.body) as Record<string, string>);
-    assert.ok(answers.every((answer) => answer.atMs >= releasedAtMs), 'every request waited for the one STS call');
+    assert.ok(
+      answers.every((answer) => answer.atMs >= releasedAtMs),
+      'every request waited for the one STS call',
+    );
     assert.ok(documents.every((document) => document['Code'] === 'Success'));
     assert.equal(new Set(documents.map((document) => document['AccessKeyId'])).size, 1);
     assert.equal(proxy.assumeRoleCalls.length, 1);
@@ -178,7 +219,10 @@ describe('assume-role credentials from STS (moto on loopback)', () => {
 
   it('keeps serving the cached set while STS is down, and the failure shape once it has expired', async () => {
     const clock = new ManualClock(Date.now());
-    const { proxy, logs, start } = await startAgainstSts({ durationSeconds: 900, start: { clock, random: () => 0 } });
+    const { proxy, logs, start } = await startAgainstSts({
+      durationSeconds: 900,
+      start: { clock, random: () => 0 },
+    });
     const imdsd = await start();
     const endpoint = endpointOf(imdsd);
     const token = await imdsToken(endpoint);
@@ -188,7 +232,10 @@ describe('assume-role credentials from STS (moto on loopback)', () => {
     proxy.mode = { kind: 'refuse' };
     await clock.advance(460_000);
     await eventually(() => proxy.assumeRoleCalls.length === 2, 'the refresh ahead to reach STS');
-    await eventually(() => logs.lines().some((line) => line['upstreamCode'] === 'StsUnreachable'), 'the failure to be logged');
+    await eventually(
+      () => logs.lines().some((line) => line['upstreamCode'] === 'StsUnreachable'),
+      'the failure to be logged',
+    );
     const stale = (await imdsRoleCredentials(endpoint, ROLE_NAME, token)).body;
     assert.equal(stale['AccessKeyId'], first['AccessKeyId'], 'the still-valid set is served');
 
@@ -198,9 +245,14 @@ describe('assume-role credentials from STS (moto on loopback)', () => {
     assert.equal(failure.status, 200);
     assert.deepEqual(Object.keys(failure.body), ['Code', 'Message', 'LastUpdated']);
     assert.equal(failure.body['Code'], 'StsUnreachable');
-    assert.match(failure.body['Message']!, /^imdsd cannot reach STS to assume the role app-role \(ECONNRESET\)$/);
+    assert.match(
+      failure.body['Message']!,
+      /^imdsd cannot reach STS to assume the role app-role \(ECONNRESET\)$/,
+    );
 
-    const incident = logs.lines().filter((line) => line.level >= LEVEL.warn && line['source'] === 'assume-role');
+    const incident = logs
+      .lines()
+      .filter((line) => line.level >= LEVEL.warn && line['source'] === 'assume-role');
     assert.deepEqual(
       incident.map((line) => [line.level, line['upstreamCode']]),
       [
@@ -213,7 +265,10 @@ describe('assume-role credentials from STS (moto on loopback)', () => {
 
   it('starts while STS is down, answers the failure shape, and recovers without a restart', async () => {
     const clock = new ManualClock(Date.now());
-    const { proxy, logs, start } = await startAgainstSts({ startupWaitSeconds: 0, start: { clock, random: () => 0 } });
+    const { proxy, logs, start } = await startAgainstSts({
+      startupWaitSeconds: 0,
+      start: { clock, random: () => 0 },
+    });
     proxy.mode = { kind: 'refuse' };
     const imdsd = await start();
     const endpoint = endpointOf(imdsd);
@@ -232,7 +287,10 @@ describe('assume-role credentials from STS (moto on loopback)', () => {
     assert.equal(recovered.body['Code'], 'Success');
     assert.equal(recovered.body['AccessKeyId'], proxy.assumeRoleCalls.at(-1)!.answeredAccessKeyId);
     assert.deepEqual(
-      logs.lines().filter((line) => line.level >= LEVEL.info && line['source'] === 'assume-role').map((line) => line.msg),
+      logs
+        .lines()
+        .filter((line) => line.level >= LEVEL.info && line['source'] === 'assume-role')
+        .map((line) => line.msg),
       ['role credentials unavailable', 'role credentials recovered'],
     );
     assert.ok(logs.lines().some((line) => line.msg === 'ready'));
@@ -244,17 +302,24 @@ describe('assume-role credentials from STS (moto on loopback)', () => {
       kind: 'error',
       status: 403,
       code: 'AccessDenied',
-      message: 'User: arn:aws:iam::123456789012:user/imdsd is not authorized to perform: sts:AssumeRole',
+      message:
+        'User: arn:aws:iam::123456789012:user/imdsd is not authorized to perform: sts:AssumeRole',
     };
     const imdsd = await start();
-    await eventually(() => logs.lines().some((line) => line['upstreamCode'] === 'AccessDenied'), 'the refusal to be logged');
+    await eventually(
+      () => logs.lines().some((line) => line['upstreamCode'] === 'AccessDenied'),
+      'the refusal to be logged',
+    );
 
     const endpoint = endpointOf(imdsd);
     const failure = await imdsRoleCredentials(endpoint, ROLE_NAME, await imdsToken(endpoint));
 
     assert.equal(failure.status, 200);
     assert.equal(failure.body['Code'], 'AccessDenied');
-    assert.match(failure.body['Message']!, /^imdsd cannot assume the role app-role: STS answered AccessDenied/);
+    assert.match(
+      failure.body['Message']!,
+      /^imdsd cannot assume the role app-role: STS answered AccessDenied/,
+    );
     assert.match(failure.body['LastUpdated']!, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
     assert.equal(imdsd.isReady(), false);
   });
@@ -290,6 +355,9 @@ describe('assume-role credentials from STS (moto on loopback)', () => {
     assert.equal(document.body['AccessKeyId'], chained!.answeredAccessKeyId);
 
     const identity = await callerIdentity(document.body);
-    assert.equal(identity.Arn, `arn:aws:sts::${ACCOUNT_ID}:assumed-role/chained-role/${INSTANCE_ID}`);
+    assert.equal(
+      identity.Arn,
+      `arn:aws:sts::${ACCOUNT_ID}:assumed-role/chained-role/${INSTANCE_ID}`,
+    );
   });
 });

@@ -22,7 +22,12 @@ function configWith(roles: ConfigInput['roles']) {
     state: ':memory:',
     instances: [
       { instanceId: 'i-00000000000000001', iamRole: 'pinned', clients: ['127.0.0.1/32'] },
-      { instanceId: 'i-00000000000000002', iamRole: 'minted', metadataOptions: { httpTokens: 'required' }, clients: ['::1/128'] },
+      {
+        instanceId: 'i-00000000000000002',
+        iamRole: 'minted',
+        metadataOptions: { httpTokens: 'required' },
+        clients: ['::1/128'],
+      },
     ],
     roles,
   } satisfies ConfigInput);
@@ -36,7 +41,12 @@ describe('static role credentials on the IMDS path', () => {
       PINNED_TOKEN: randomBytes(48).toString('base64'),
     };
     const config = configWith({
-      pinned: { source: 'static', accessKeyIdEnv: 'PINNED_KEY_ID', secretAccessKeyEnv: 'PINNED_SECRET', sessionTokenEnv: 'PINNED_TOKEN' },
+      pinned: {
+        source: 'static',
+        accessKeyIdEnv: 'PINNED_KEY_ID',
+        secretAccessKeyEnv: 'PINNED_SECRET',
+        sessionTokenEnv: 'PINNED_TOKEN',
+      },
       minted: { source: 'minted' },
     });
     const logs = captureLogs();
@@ -61,13 +71,23 @@ describe('static role credentials on the IMDS path', () => {
 
   it('refuses to start when a named variable is not set, naming the key', async () => {
     const config = configWith({
-      pinned: { source: 'static', accessKeyIdEnv: 'PINNED_KEY_ID', secretAccessKeyEnv: 'PINNED_SECRET' },
+      pinned: {
+        source: 'static',
+        accessKeyIdEnv: 'PINNED_KEY_ID',
+        secretAccessKeyEnv: 'PINNED_SECRET',
+      },
       minted: { source: 'minted' },
     });
 
     await assert.rejects(
-      startImdsd({ config, logger: captureLogs().logger, env: { PINNED_KEY_ID: 'AKIA' + '0'.repeat(16) } }),
-      (error) => isImdsdError(error, 'CONFIG_INVALID') && /roles\.pinned\.secretAccessKeyEnv/.test(error.message),
+      startImdsd({
+        config,
+        logger: captureLogs().logger,
+        env: { PINNED_KEY_ID: 'AKIA' + '0'.repeat(16) },
+      }),
+      (error) =>
+        isImdsdError(error, 'CONFIG_INVALID') &&
+        /roles\.pinned\.secretAccessKeyEnv/.test(error.message),
     );
   });
 
@@ -75,7 +95,9 @@ describe('static role credentials on the IMDS path', () => {
     const config = configWith({ pinned: { source: 'minted' }, minted: { source: 'minted' } });
     running = await startImdsd({ config, logger: captureLogs().logger });
 
-    const requests = rolesInUse(running.instances).map((request) => `${request.instanceId} ${request.roleName} ${request.delivery}`);
+    const requests = rolesInUse(running.instances).map(
+      (request) => `${request.instanceId} ${request.roleName} ${request.delivery}`,
+    );
 
     assert.deepEqual(requests, [
       'i-00000000000000001 pinned imdsv2',

@@ -25,7 +25,9 @@ export interface HostileServer {
 
 export const ROLE_NAME = 'imdsd-instance-role';
 
-export async function startHostileServer(limits: Partial<ListenerLimits> = {}): Promise<HostileServer> {
+export async function startHostileServer(
+  limits: Partial<ListenerLimits> = {},
+): Promise<HostileServer> {
   const logLines: string[] = [];
   const destination = new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -45,11 +47,18 @@ export async function startHostileServer(limits: Partial<ListenerLimits> = {}): 
   const secrets: string[] = [];
 
   const fetchCredentials = async (): Promise<{ status: number; body: string }> => {
-    const token = await httpCall(port, 'PUT', '/latest/api/token', { 'X-aws-ec2-metadata-token-ttl-seconds': '60' });
-    secrets.push(token.body);
-    const credentials = await httpCall(port, 'GET', `/latest/meta-data/iam/security-credentials/${ROLE_NAME}`, {
-      'X-aws-ec2-metadata-token': token.body,
+    const token = await httpCall(port, 'PUT', '/latest/api/token', {
+      'X-aws-ec2-metadata-token-ttl-seconds': '60',
     });
+    secrets.push(token.body);
+    const credentials = await httpCall(
+      port,
+      'GET',
+      `/latest/meta-data/iam/security-credentials/${ROLE_NAME}`,
+      {
+        'X-aws-ec2-metadata-token': token.body,
+      },
+    );
     if (credentials.status === 200) {
       const document = JSON.parse(credentials.body) as { SecretAccessKey: string; Token: string };
       secrets.push(document.SecretAccessKey, document.Token);
@@ -76,13 +85,18 @@ export function httpCall(
   headers: Record<string, string>,
 ): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const outgoing = request({ host: '127.0.0.1', port, method, path, headers, agent: false }, (response) => {
-      let body = '';
-      response.setEncoding('utf8');
-      response.on('data', (chunk: string) => (body += chunk));
-      response.once('end', () => resolve({ status: response.statusCode ?? 0, body }));
-    });
-    outgoing.setTimeout(2_000, () => outgoing.destroy(new Error(`${method} ${path}: no answer within 2 s`)));
+    const outgoing = request(
+      { host: '127.0.0.1', port, method, path, headers, agent: false },
+      (response) => {
+        let body = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => (body += chunk));
+        response.once('end', () => resolve({ status: response.statusCode ?? 0, body }));
+      },
+    );
+    outgoing.setTimeout(2_000, () =>
+      outgoing.destroy(new Error(`${method} ${path}: no answer within 2 s`)),
+    );
     outgoing.once('error', reject);
     outgoing.end();
   });
@@ -90,5 +104,7 @@ export function httpCall(
 
 /** The secrets among `texts`, for an assertion message that says which leaked (shortened). */
 export function leakedSecrets(secrets: readonly string[], texts: readonly string[]): string[] {
-  return secrets.filter((secret) => texts.some((text) => text.includes(secret))).map((secret) => `${secret.slice(0, 8)}…`);
+  return secrets
+    .filter((secret) => texts.some((text) => text.includes(secret)))
+    .map((secret) => `${secret.slice(0, 8)}…`);
 }

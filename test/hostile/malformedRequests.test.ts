@@ -32,7 +32,8 @@ async function send(bytes: string | Buffer): Promise<RawAnswer> {
 function assertRefused(answer: RawAnswer, status?: number): void {
   assert.ok(answer.closedByServer, 'the server closes the connection');
   if (answer.status === undefined) return;
-  if (status === undefined) assert.ok(answer.status >= 400 && answer.status < 500, `4xx, got:\n${answer.text}`);
+  if (status === undefined)
+    assert.ok(answer.status >= 400 && answer.status < 500, `4xx, got:\n${answer.text}`);
   else assert.equal(answer.status, status, answer.text);
   assert.equal(answer.responses, 1, 'one answer, never a second');
 }
@@ -47,12 +48,24 @@ describe('malformed request lines and heads get 400 and a closed connection', ()
     ['garbage instead of a request line', 'GARBAGE\r\n\r\n'],
     ['a method without a target', 'GET\r\n\r\n'],
     ['an unknown HTTP version', 'GET /latest/meta-data/instance-id HTTP/9.9\r\nHost: x\r\n\r\n'],
-    ['a NUL byte inside the target', 'GET /latest/meta-data/\0instance-id HTTP/1.1\r\nHost: x\r\n\r\n'],
+    [
+      'a NUL byte inside the target',
+      'GET /latest/meta-data/\0instance-id HTTP/1.1\r\nHost: x\r\n\r\n',
+    ],
     ['a space inside the target', 'GET /latest/meta-data/instance id HTTP/1.1\r\nHost: x\r\n\r\n'],
     ['a header line without a colon', 'GET / HTTP/1.1\r\nHost x\r\n\r\n'],
-    ['a NUL byte inside a header value', 'GET / HTTP/1.1\r\nHost: x\r\nX-aws-ec2-metadata-token: a\0b\r\n\r\n'],
-    ['an obsolete folded header line', 'GET / HTTP/1.1\r\nHost: x\r\nX-aws-ec2-metadata-token: a\r\n b\r\n\r\n'],
-    ['binary noise', Buffer.from([0x16, 0x03, 0x01, 0x00, 0xff, 0x01, 0x00, 0x00, 0x0d, 0x0a, 0x0d, 0x0a])],
+    [
+      'a NUL byte inside a header value',
+      'GET / HTTP/1.1\r\nHost: x\r\nX-aws-ec2-metadata-token: a\0b\r\n\r\n',
+    ],
+    [
+      'an obsolete folded header line',
+      'GET / HTTP/1.1\r\nHost: x\r\nX-aws-ec2-metadata-token: a\r\n b\r\n\r\n',
+    ],
+    [
+      'binary noise',
+      Buffer.from([0x16, 0x03, 0x01, 0x00, 0xff, 0x01, 0x00, 0x00, 0x0d, 0x0a, 0x0d, 0x0a]),
+    ],
   ];
 
   for (const [name, bytes] of cases) {
@@ -65,7 +78,12 @@ describe('malformed request lines and heads get 400 and a closed connection', ()
 
 describe('a head over the size limit gets 431', () => {
   test('one huge header', async () => {
-    assertRefused(await send(head('GET /latest/meta-data/instance-id HTTP/1.1', [`X-Pad: ${'a'.repeat(9_000)}`])), 431);
+    assertRefused(
+      await send(
+        head('GET /latest/meta-data/instance-id HTTP/1.1', [`X-Pad: ${'a'.repeat(9_000)}`]),
+      ),
+      431,
+    );
     await assertStillServing();
   });
 
@@ -82,11 +100,26 @@ describe('request smuggling shapes are refused, never read as two requests', () 
   const smuggled = head('GET /latest/meta-data/iam/security-credentials/ HTTP/1.1');
 
   const badHeads: [string, string][] = [
-    ['Content-Length and Transfer-Encoding together', head(tokenPut, [ttl, 'Content-Length: 4', 'Transfer-Encoding: chunked']) + '0\r\n\r\n'],
-    ['two different Content-Length headers', head(tokenPut, [ttl, 'Content-Length: 0', 'Content-Length: 60']) + smuggled],
-    ['a Content-Length that is not a number', head(tokenPut, [ttl, 'Content-Length: 1x']) + smuggled],
-    ['a Transfer-Encoding other than chunked last', head(tokenPut, [ttl, 'Transfer-Encoding: chunked, identity']) + smuggled],
-    ['an obfuscated Transfer-Encoding', head(tokenPut, [ttl, 'Transfer-Encoding : chunked']) + '0\r\n\r\n' + smuggled],
+    [
+      'Content-Length and Transfer-Encoding together',
+      head(tokenPut, [ttl, 'Content-Length: 4', 'Transfer-Encoding: chunked']) + '0\r\n\r\n',
+    ],
+    [
+      'two different Content-Length headers',
+      head(tokenPut, [ttl, 'Content-Length: 0', 'Content-Length: 60']) + smuggled,
+    ],
+    [
+      'a Content-Length that is not a number',
+      head(tokenPut, [ttl, 'Content-Length: 1x']) + smuggled,
+    ],
+    [
+      'a Transfer-Encoding other than chunked last',
+      head(tokenPut, [ttl, 'Transfer-Encoding: chunked, identity']) + smuggled,
+    ],
+    [
+      'an obfuscated Transfer-Encoding',
+      head(tokenPut, [ttl, 'Transfer-Encoding : chunked']) + '0\r\n\r\n' + smuggled,
+    ],
   ];
 
   for (const [name, bytes] of badHeads) {
@@ -97,7 +130,9 @@ describe('request smuggling shapes are refused, never read as two requests', () 
   }
 
   test('a bad chunk after a good head: the head is answered once, then the connection closes', async () => {
-    const answer = await send(head(tokenPut, [ttl, 'Transfer-Encoding: chunked']) + 'zz\r\n' + smuggled);
+    const answer = await send(
+      head(tokenPut, [ttl, 'Transfer-Encoding: chunked']) + 'zz\r\n' + smuggled,
+    );
     assert.ok(answer.closedByServer);
     assert.ok(answer.responses <= 1, `never a second answer:\n${answer.text}`);
     await assertStillServing();
@@ -114,7 +149,10 @@ describe('request smuggling shapes are refused, never read as two requests', () 
   test('a body on a GET is ignored, not read as a request', async () => {
     // RFC 9110 §9.3.1: a GET body has no meaning. It is read by its Content-Length and dropped;
     // the one answer is for the GET, and the connection closes after it.
-    const answer = await send(head('GET /latest/meta-data/instance-id HTTP/1.1', [`Content-Length: ${smuggled.length}`]) + smuggled);
+    const answer = await send(
+      head('GET /latest/meta-data/instance-id HTTP/1.1', [`Content-Length: ${smuggled.length}`]) +
+        smuggled,
+    );
     assert.equal(answer.status, 200);
     assert.equal(answer.responses, 1);
     assert.ok(answer.closedByServer);
@@ -124,11 +162,25 @@ describe('request smuggling shapes are refused, never read as two requests', () 
 });
 
 describe('absurd token TTLs get 400', () => {
-  const ttls = ['0', '-1', '21601', '99999999999999999999999999', '1e3', '0x10', '60.5', '', '+60', '60, 60', '６０'];
+  const ttls = [
+    '0',
+    '-1',
+    '21601',
+    '99999999999999999999999999',
+    '1e3',
+    '0x10',
+    '60.5',
+    '',
+    '+60',
+    '60, 60',
+    '６０',
+  ];
 
   for (const ttl of ttls) {
     test(`TTL ${JSON.stringify(ttl)}`, async () => {
-      const answer = await send(head('PUT /latest/api/token HTTP/1.1', [`X-aws-ec2-metadata-token-ttl-seconds: ${ttl}`]));
+      const answer = await send(
+        head('PUT /latest/api/token HTTP/1.1', [`X-aws-ec2-metadata-token-ttl-seconds: ${ttl}`]),
+      );
       assertRefused(answer, 400);
       await assertStillServing();
     });
@@ -159,7 +211,11 @@ describe('token-shaped garbage gets 401', () => {
 
   for (const [name, token] of tokens) {
     test(name, async () => {
-      const answer = await send(head('GET /latest/meta-data/instance-id HTTP/1.1', [`X-aws-ec2-metadata-token: ${token()}`]));
+      const answer = await send(
+        head('GET /latest/meta-data/instance-id HTTP/1.1', [
+          `X-aws-ec2-metadata-token: ${token()}`,
+        ]),
+      );
       assertRefused(answer, 401);
       await assertStillServing();
     });
@@ -202,6 +258,10 @@ test('no secret appears in any hostile answer or log line', () => {
 
   // Tokens a hostile request was issued (a PUT whose trailing bytes were bad) stay out of logs too.
   const tokensInAnswers = answers.flatMap((text) => text.match(/[A-Za-z0-9_-]{54}==/g) ?? []);
-  assert.deepEqual(leakedSecrets([...server.secrets, ...tokensInAnswers], server.logLines), [], 'secrets in log lines');
+  assert.deepEqual(
+    leakedSecrets([...server.secrets, ...tokensInAnswers], server.logLines),
+    [],
+    'secrets in log lines',
+  );
   assert.ok(server.logLines.length > 0, 'the log was captured');
 });

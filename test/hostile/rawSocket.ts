@@ -26,7 +26,11 @@ export function openSocket(port: number): Promise<Socket> {
 }
 
 /** Sends `bytes`, then reads until the server closes or `timeoutMs` passes. */
-export async function rawExchange(port: number, bytes: string | Buffer, timeoutMs = 2_000): Promise<RawAnswer> {
+export async function rawExchange(
+  port: number,
+  bytes: string | Buffer,
+  timeoutMs = 2_000,
+): Promise<RawAnswer> {
   const socket = await openSocket(port);
   const answer = readAnswer(socket, timeoutMs);
   socket.write(bytes);

@@ -56,7 +56,12 @@ describe('a client sending one byte a second', () => {
   test('a body trickled after a complete head does not hold the connection', async () => {
     const socket = await openSocket(server.port);
     const answer = readAnswer(socket, 5_000);
-    socket.write(head('PUT /latest/api/token HTTP/1.1', ['X-aws-ec2-metadata-token-ttl-seconds: 60', 'Content-Length: 100']));
+    socket.write(
+      head('PUT /latest/api/token HTTP/1.1', [
+        'X-aws-ec2-metadata-token-ttl-seconds: 60',
+        'Content-Length: 100',
+      ]),
+    );
     const trickle = setInterval(() => socket.writable && socket.write('x'), 1_000);
     trickle.unref();
 
@@ -82,7 +87,9 @@ describe(`${IDLE_CONNECTIONS} idle connections`, () => {
       const batch = await Promise.all(Array.from({ length: 100 }, () => openSocket(server.port)));
       for (const socket of batch) {
         received.set(socket, '');
-        socket.on('data', (chunk: Buffer) => received.set(socket, `${received.get(socket)}${chunk.toString('latin1')}`));
+        socket.on('data', (chunk: Buffer) =>
+          received.set(socket, `${received.get(socket)}${chunk.toString('latin1')}`),
+        );
         socket.on('error', () => undefined);
         socket.once('close', () => closed.add(socket));
       }
@@ -94,8 +101,16 @@ describe(`${IDLE_CONNECTIONS} idle connections`, () => {
     assert.ok(stillOpen <= LIMITS.maxConnections, `${stillOpen} idle connections held open`);
     assert.ok(stillOpen >= LIMITS.maxConnections / 2, `the cap was reached (${stillOpen} open)`);
 
-    assert.equal((await server.instanceId()).status, 200, 'an IMDSv1 caller is served during the flood');
-    assert.equal((await server.fetchCredentials()).status, 200, 'an IMDSv2 caller is served during the flood');
+    assert.equal(
+      (await server.instanceId()).status,
+      200,
+      'an IMDSv1 caller is served during the flood',
+    );
+    assert.equal(
+      (await server.fetchCredentials()).status,
+      200,
+      'an IMDSv2 caller is served during the flood',
+    );
   });
 
   test('the idle connections left are closed with 408 once the head deadline passes', async () => {
@@ -105,7 +120,11 @@ describe(`${IDLE_CONNECTIONS} idle connections`, () => {
     assert.equal(closed.size, idle.length, 'every idle connection is closed');
     const answers = new Set([...received.values()].map((text) => text.split('\r\n')[0]));
     answers.delete('');
-    assert.deepEqual([...answers], ['HTTP/1.1 408 Request Timeout'], 'refused ones get nothing, reaped ones a 408');
+    assert.deepEqual(
+      [...answers],
+      ['HTTP/1.1 408 Request Timeout'],
+      'refused ones get nothing, reaped ones a 408',
+    );
     assert.equal((await server.fetchCredentials()).status, 200, 'served after the flood');
   });
 });

@@ -35,9 +35,14 @@ function assertMatches(actual: string, expected: string | RegExp, what: string):
 
 async function check(row: ConformanceRow, baseUrl: string): Promise<void> {
   const headers = { ...row.request.headers };
-  if (row.request.token !== undefined) headers['X-aws-ec2-metadata-token'] = await tokenOf(row.request.token, baseUrl);
+  if (row.request.token !== undefined)
+    headers['X-aws-ec2-metadata-token'] = await tokenOf(row.request.token, baseUrl);
 
-  const response = await send(baseUrl, { method: row.request.method ?? 'GET', path: row.request.path, headers });
+  const response = await send(baseUrl, {
+    method: row.request.method ?? 'GET',
+    path: row.request.path,
+    headers,
+  });
 
   assert.equal(response.status, row.expect.status, 'status');
   for (const [name, expected] of Object.entries(row.expect.headers ?? {})) {
@@ -76,9 +81,19 @@ describe('IMDS conformance, every response', () => {
       });
       assert.deepEqual(
         token.rawHeaders.map(([name]) => name),
-        ['X-Aws-Ec2-Metadata-Token-Ttl-Seconds', 'Content-Type', 'Content-Length', 'Date', 'Server', 'Connection'],
+        [
+          'X-Aws-Ec2-Metadata-Token-Ttl-Seconds',
+          'Content-Type',
+          'Content-Length',
+          'Date',
+          'Server',
+          'Connection',
+        ],
       );
-      assert.match(token.headers['date'] ?? '', /^[A-Z][a-z]{2}, \d\d [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d GMT$/);
+      assert.match(
+        token.headers['date'] ?? '',
+        /^[A-Z][a-z]{2}, \d\d [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d GMT$/,
+      );
     } finally {
       await server.close();
     }

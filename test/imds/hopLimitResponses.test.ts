@@ -30,7 +30,10 @@ async function serve(hopLimit: HopLimitControl): Promise<{ running: RunningImdsd
       apiListen: '127.0.0.1:0',
       state: ':memory:',
       instances: [
-        { instanceId: 'i-0123456789abcdef0', metadataOptions: { httpPutResponseHopLimit: HOP_LIMIT } },
+        {
+          instanceId: 'i-0123456789abcdef0',
+          metadataOptions: { httpPutResponseHopLimit: HOP_LIMIT },
+        },
       ],
     }),
   );
@@ -64,7 +67,10 @@ describe('hop limit per response', () => {
   });
 
   it("sends the token response at the instance's hop limit", async () => {
-    const response = await fetch(`${server.url}/latest/api/token`, { method: 'PUT', headers: TOKEN_TTL });
+    const response = await fetch(`${server.url}/latest/api/token`, {
+      method: 'PUT',
+      headers: TOKEN_TTL,
+    });
 
     assert.equal(response.status, 200);
     assert.equal(response.headers.get('connection'), 'close');
@@ -81,7 +87,11 @@ describe('hop limit per response', () => {
       ['/latest/meta-data/instance-id', {}, 200],
       ['/latest/meta-data/instance-id', { headers: { 'X-aws-ec2-metadata-token': token } }, 200],
       ['/latest/api/token', { method: 'PUT' }, 400],
-      ['/latest/api/token', { method: 'PUT', headers: { ...TOKEN_TTL, 'X-Forwarded-For': '10.0.0.1' } }, 403],
+      [
+        '/latest/api/token',
+        { method: 'PUT', headers: { ...TOKEN_TTL, 'X-Forwarded-For': '10.0.0.1' } },
+        403,
+      ],
       ['/latest/api/token', { method: 'GET' }, 405],
       ['/2021-03-23/api/token', { method: 'PUT', headers: TOKEN_TTL }, 403],
     ];
@@ -96,11 +106,17 @@ describe('hop limit per response', () => {
     const failing = await serve({
       enforced: true,
       setHopLimit() {
-        throw new ImdsdError('HOP_LIMIT_UNAVAILABLE', 'cannot set hop limit 3 on a connection: EBADF');
+        throw new ImdsdError(
+          'HOP_LIMIT_UNAVAILABLE',
+          'cannot set hop limit 3 on a connection: EBADF',
+        );
       },
     });
     try {
-      const response = await fetch(`${failing.url}/latest/api/token`, { method: 'PUT', headers: TOKEN_TTL });
+      const response = await fetch(`${failing.url}/latest/api/token`, {
+        method: 'PUT',
+        headers: TOKEN_TTL,
+      });
 
       assert.equal(response.status, 500);
       assert.equal(await response.text(), '');

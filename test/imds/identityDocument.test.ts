@@ -41,12 +41,16 @@ describe('instance identity documents', () => {
         },
       ],
     });
-    document = (await send(server.baseUrl, { path: '/latest/dynamic/instance-identity/document' })).text;
+    document = (await send(server.baseUrl, { path: '/latest/dynamic/instance-identity/document' }))
+      .text;
 
     // The CLI reads the same state file the running server signs with.
     const printed = await runCli(['identity-cert', '--state', state]);
     assert.equal(printed.code, 0, printed.stderr);
-    assert.match(printed.stdout, /^-----BEGIN CERTIFICATE-----\n[\s\S]+\n-----END CERTIFICATE-----\n$/);
+    assert.match(
+      printed.stdout,
+      /^-----BEGIN CERTIFICATE-----\n[\s\S]+\n-----END CERTIFICATE-----\n$/,
+    );
     certificate = file('certificate.pem', printed.stdout);
   });
   after(async () => {
@@ -57,9 +61,21 @@ describe('instance identity documents', () => {
   it('has the documented fields in the order the real service writes them', () => {
     const parsed = JSON.parse(document) as Record<string, unknown>;
     assert.deepEqual(Object.keys(parsed), [
-      'accountId', 'architecture', 'availabilityZone', 'billingProducts', 'devpayProductCodes',
-      'marketplaceProductCodes', 'imageId', 'instanceId', 'instanceType', 'kernelId', 'pendingTime',
-      'privateIp', 'ramdiskId', 'region', 'version',
+      'accountId',
+      'architecture',
+      'availabilityZone',
+      'billingProducts',
+      'devpayProductCodes',
+      'marketplaceProductCodes',
+      'imageId',
+      'instanceId',
+      'instanceType',
+      'kernelId',
+      'pendingTime',
+      'privateIp',
+      'ramdiskId',
+      'region',
+      'version',
     ]);
     assert.equal(parsed['instanceId'], 'i-0ddddddddddddddd4');
     assert.equal(parsed['architecture'], 'arm64');
@@ -74,29 +90,80 @@ describe('instance identity documents', () => {
 
   for (const name of ['pkcs7', 'rsa2048']) {
     it(`the ${name} signature verifies with openssl smime and the printed certificate`, async () => {
-      const body = (await send(server.baseUrl, { path: `/latest/dynamic/instance-identity/${name}` })).text;
+      const body = (
+        await send(server.baseUrl, { path: `/latest/dynamic/instance-identity/${name}` })
+      ).text;
       const pem = file(`${name}.pem`, `-----BEGIN PKCS7-----\n${body}\n-----END PKCS7-----\n`);
       const content = file('document.json', document);
-      await openssl('openssl', ['smime', '-verify', '-in', pem, '-inform', 'PEM', '-content', content, '-certfile', certificate, '-noverify'], {});
+      await openssl(
+        'openssl',
+        [
+          'smime',
+          '-verify',
+          '-in',
+          pem,
+          '-inform',
+          'PEM',
+          '-content',
+          content,
+          '-certfile',
+          certificate,
+          '-noverify',
+        ],
+        {},
+      );
     });
 
     it(`the ${name} signature does not verify a changed document`, async () => {
-      const body = (await send(server.baseUrl, { path: `/latest/dynamic/instance-identity/${name}` })).text;
+      const body = (
+        await send(server.baseUrl, { path: `/latest/dynamic/instance-identity/${name}` })
+      ).text;
       const pem = file(`${name}-bad.pem`, `-----BEGIN PKCS7-----\n${body}\n-----END PKCS7-----\n`);
-      const content = file('changed.json', document.replace('i-0ddddddddddddddd4', 'i-0eeeeeeeeeeeeeee5'));
+      const content = file(
+        'changed.json',
+        document.replace('i-0ddddddddddddddd4', 'i-0eeeeeeeeeeeeeee5'),
+      );
       await assert.rejects(
-        openssl('openssl', ['smime', '-verify', '-in', pem, '-inform', 'PEM', '-content', content, '-certfile', certificate, '-noverify']),
+        openssl('openssl', [
+          'smime',
+          '-verify',
+          '-in',
+          pem,
+          '-inform',
+          'PEM',
+          '-content',
+          content,
+          '-certfile',
+          certificate,
+          '-noverify',
+        ]),
       );
     });
   }
 
   it('the base64 signature verifies with the certificate public key (openssl dgst -sha256)', async () => {
-    const body = (await send(server.baseUrl, { path: '/latest/dynamic/instance-identity/signature' })).text;
+    const body = (
+      await send(server.baseUrl, { path: '/latest/dynamic/instance-identity/signature' })
+    ).text;
     const signature = join(directory, 'signature.bin');
     writeFileSync(signature, Buffer.from(body, 'base64'));
-    const { stdout: publicKey } = await openssl('openssl', ['x509', '-in', certificate, '-pubkey', '-noout']);
+    const { stdout: publicKey } = await openssl('openssl', [
+      'x509',
+      '-in',
+      certificate,
+      '-pubkey',
+      '-noout',
+    ]);
     const publicKeyFile = file('public.pem', publicKey);
-    const { stdout } = await openssl('openssl', ['dgst', '-sha256', '-verify', publicKeyFile, '-signature', signature, file('document.json', document)]);
+    const { stdout } = await openssl('openssl', [
+      'dgst',
+      '-sha256',
+      '-verify',
+      publicKeyFile,
+      '-signature',
+      signature,
+      file('document.json', document),
+    ]);
     assert.match(stdout, /Verified OK/);
   });
 });

@@ -12,17 +12,31 @@ import { startTestServer } from '../support/startTestServer.ts';
  * its source address most specifically. On Linux all of 127.0.0.0/8 is loopback, so a client
  * picks its source address with `localAddress`.
  */
-function getFrom(baseUrl: string, localAddress: string, path: string, headers: Record<string, string> = {}): Promise<RawResponse> {
+function getFrom(
+  baseUrl: string,
+  localAddress: string,
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const url = new URL(baseUrl);
-    const request = httpRequest({ host: url.hostname, port: url.port, path, headers, localAddress, agent: false }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () => {
-        const body = Buffer.concat(chunks);
-        resolve({ status: response.statusCode ?? 0, rawHeaders: [], headers: {}, body, text: body.toString() });
-      });
-    });
+    const request = httpRequest(
+      { host: url.hostname, port: url.port, path, headers, localAddress, agent: false },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () => {
+          const body = Buffer.concat(chunks);
+          resolve({
+            status: response.statusCode ?? 0,
+            rawHeaders: [],
+            headers: {},
+            body,
+            text: body.toString(),
+          });
+        });
+      },
+    );
     request.on('error', reject);
     request.end();
   });
@@ -31,7 +45,11 @@ function getFrom(baseUrl: string, localAddress: string, path: string, headers: R
 const TWO_INSTANCES = {
   instances: [
     { instanceId: 'i-0aaaaaaaaaaaaaaa1', clients: ['127.0.0.0/8'] },
-    { instanceId: 'i-0bbbbbbbbbbbbbbb2', clients: ['127.0.0.2/32'], metadataOptions: { httpTokens: 'required' as const } },
+    {
+      instanceId: 'i-0bbbbbbbbbbbbbbb2',
+      clients: ['127.0.0.2/32'],
+      metadataOptions: { httpTokens: 'required' as const },
+    },
   ],
 };
 
@@ -39,9 +57,19 @@ describe('instances and callers', () => {
   it('a caller sees the instance with the most specific matching block', async () => {
     const server = await startTestServer(TWO_INSTANCES);
     try {
-      assert.equal((await getFrom(server.baseUrl, '127.0.0.1', '/latest/meta-data/instance-id')).text, 'i-0aaaaaaaaaaaaaaa1');
-      assert.equal((await getFrom(server.baseUrl, '127.0.0.3', '/latest/meta-data/instance-id')).text, 'i-0aaaaaaaaaaaaaaa1');
-      assert.equal((await getFrom(server.baseUrl, '127.0.0.2', '/latest/meta-data/instance-id')).status, 401, 'i-…2 requires tokens');
+      assert.equal(
+        (await getFrom(server.baseUrl, '127.0.0.1', '/latest/meta-data/instance-id')).text,
+        'i-0aaaaaaaaaaaaaaa1',
+      );
+      assert.equal(
+        (await getFrom(server.baseUrl, '127.0.0.3', '/latest/meta-data/instance-id')).text,
+        'i-0aaaaaaaaaaaaaaa1',
+      );
+      assert.equal(
+        (await getFrom(server.baseUrl, '127.0.0.2', '/latest/meta-data/instance-id')).status,
+        401,
+        'i-…2 requires tokens',
+      );
     } finally {
       await server.close();
     }
@@ -61,7 +89,9 @@ describe('instances and callers', () => {
   });
 
   it('a caller matching no instance is answered 404', async () => {
-    const server = await startTestServer({ instances: [{ instanceId: 'i-0aaaaaaaaaaaaaaa1', clients: ['10.0.0.0/8'] }] });
+    const server = await startTestServer({
+      instances: [{ instanceId: 'i-0aaaaaaaaaaaaaaa1', clients: ['10.0.0.0/8'] }],
+    });
     try {
       const response = await send(server.baseUrl, { path: '/latest/meta-data/instance-id' });
       assert.equal(response.status, 404);
@@ -76,7 +106,9 @@ describe('instances and callers', () => {
       const path = '/latest/meta-data/iam/security-credentials/imdsd-instance-role';
       const v1 = JSON.parse((await send(server.baseUrl, { path })).text) as { AccessKeyId: string };
       const token = await fetchToken(server.baseUrl);
-      const v2 = JSON.parse((await send(server.baseUrl, { path, headers: { 'X-aws-ec2-metadata-token': token } })).text) as {
+      const v2 = JSON.parse(
+        (await send(server.baseUrl, { path, headers: { 'X-aws-ec2-metadata-token': token } })).text,
+      ) as {
         AccessKeyId: string;
       };
       assert.match(v1.AccessKeyId, /^ASIA/);
@@ -100,16 +132,27 @@ describe('state across restarts', () => {
     const now = (): number => Date.UTC(2026, 11, 3, 12, 30, 0);
     const first = await startTestServer({ state }, { now });
     const token = await fetchToken(first.baseUrl);
-    const before = await send(first.baseUrl, { path, headers: { 'X-aws-ec2-metadata-token': token } });
-    const documentBefore = (await send(first.baseUrl, { path: '/latest/dynamic/instance-identity/document' })).text;
+    const before = await send(first.baseUrl, {
+      path,
+      headers: { 'X-aws-ec2-metadata-token': token },
+    });
+    const documentBefore = (
+      await send(first.baseUrl, { path: '/latest/dynamic/instance-identity/document' })
+    ).text;
     await first.close();
 
     const second = await startTestServer({ state }, { now });
     try {
-      const after = await send(second.baseUrl, { path, headers: { 'X-aws-ec2-metadata-token': token } });
+      const after = await send(second.baseUrl, {
+        path,
+        headers: { 'X-aws-ec2-metadata-token': token },
+      });
       assert.equal(after.status, 200);
       assert.equal(after.text, before.text);
-      assert.equal((await send(second.baseUrl, { path: '/latest/dynamic/instance-identity/document' })).text, documentBefore);
+      assert.equal(
+        (await send(second.baseUrl, { path: '/latest/dynamic/instance-identity/document' })).text,
+        documentBefore,
+      );
     } finally {
       await second.close();
     }

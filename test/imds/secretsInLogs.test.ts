@@ -14,8 +14,13 @@ describe('secrets never reach a log line', () => {
         const token = await fetchToken(server.baseUrl);
         secrets.push(token);
         const path = '/latest/meta-data/iam/security-credentials/imdsd-instance-role';
-        const headers = { 'X-aws-ec2-metadata-token': token, Authorization: 'AWS4-HMAC-SHA256 Credential=x' };
-        const credentials = JSON.parse((await send(server.baseUrl, { path, headers })).text) as Record<string, string>;
+        const headers = {
+          'X-aws-ec2-metadata-token': token,
+          Authorization: 'AWS4-HMAC-SHA256 Credential=x',
+        };
+        const credentials = JSON.parse(
+          (await send(server.baseUrl, { path, headers })).text,
+        ) as Record<string, string>;
         secrets.push(credentials['SecretAccessKey']!, credentials['Token']!);
         await send(server.baseUrl, { path: '/latest/meta-data/nope', headers });
       }
@@ -39,7 +44,12 @@ describe('secrets never reach a log line', () => {
     });
     const logger = createLogger({ level: 'info', destination });
     logger.info(
-      { instanceId: 'i-0123456789abcdef0', headers: { authorization: 'AWS4 secret-a' }, secretAccessKey: 'secret-b', token: 'secret-c' },
+      {
+        instanceId: 'i-0123456789abcdef0',
+        headers: { authorization: 'AWS4 secret-a' },
+        secretAccessKey: 'secret-b',
+        token: 'secret-c',
+      },
       'message',
     );
     logger.flush();

@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { clientEnvironment, jsSdkCredentials, type ClientEnvironment } from '../support/awsClients.ts';
+import {
+  clientEnvironment,
+  jsSdkCredentials,
+  type ClientEnvironment,
+} from '../support/awsClients.ts';
 import { startImdsdInNamespace, type ImdsdInNamespace } from '../support/imdsdInNamespace.ts';
 import { curl, curlToken, rawTokenRequest, serverConnection } from '../support/metadataProbes.ts';
 import {
@@ -60,10 +64,17 @@ describe('hop limit on real packets', { skip: unavailable ?? false, concurrency:
     });
 
     it(`${family.name}: a container two hops away connects, sends the PUT and never gets an answer`, async () => {
-      const response = await curlToken(network, network.container('optional').namespace, family.endpoint);
+      const response = await curlToken(
+        network,
+        network.container('optional').namespace,
+        family.endpoint,
+      );
 
       assert.equal(response.exitCode, 28, 'curl timed out');
-      assert.match(response.error, /Operation timed out after \d+ milliseconds with 0 bytes received/);
+      assert.match(
+        response.error,
+        /Operation timed out after \d+ milliseconds with 0 bytes received/,
+      );
     });
 
     it(`${family.name}: the container still gets GET responses (IMDSv1): only the token response is limited`, async () => {
@@ -78,9 +89,18 @@ describe('hop limit on real packets', { skip: unavailable ?? false, concurrency:
     });
 
     it(`${family.name}: httpTokens optional: the JS SDK in the container falls back to IMDSv1 credentials`, async () => {
-      const imdsv2 = await servedAccessKeyId(network, network.host.namespace, family.endpoint, 'imdsv2');
+      const imdsv2 = await servedAccessKeyId(
+        network,
+        network.host.namespace,
+        family.endpoint,
+        'imdsv2',
+      );
       const { result: sdk, imdsv1 } = await imdsv1SetsAround(network, family.endpoint, () =>
-        jsSdkCredentials(network, network.container('optional').namespace, clients.env(family.endpoint)),
+        jsSdkCredentials(
+          network,
+          network.container('optional').namespace,
+          clients.env(family.endpoint),
+        ),
       );
 
       assert.ok(sdk.accessKeyId !== undefined, sdk.detail);
@@ -108,7 +128,10 @@ describe('hop limit on real packets', { skip: unavailable ?? false, concurrency:
       assert.equal(token.status, '200', token.error);
       // httpTokens is required for this instance, so credentials can only come by IMDSv2.
       assert.ok(sdk.accessKeyId !== undefined, sdk.detail);
-      assert.equal(sdk.accessKeyId, await servedAccessKeyId(network, container, family.endpoint, 'imdsv2'));
+      assert.equal(
+        sdk.accessKeyId,
+        await servedAccessKeyId(network, container, family.endpoint, 'imdsv2'),
+      );
     });
 
     it(`${family.name}: no byte of the token response reaches the container, retransmissions included`, async () => {
@@ -144,7 +167,10 @@ describe('hop limit on real packets', { skip: unavailable ?? false, concurrency:
     ]);
 
     // curl 52 "Empty reply from server" or 56 "Connection reset": connected, no HTTP answer.
-    assert.ok(ipv6.exitCode === 52 || ipv6.exitCode === 56, `curl exit ${ipv6.exitCode}: ${ipv6.error}`);
+    assert.ok(
+      ipv6.exitCode === 52 || ipv6.exitCode === 56,
+      `curl exit ${ipv6.exitCode}: ${ipv6.error}`,
+    );
     assert.equal(ipv6.status, '000');
     assert.equal(ipv4.status, '200', ipv4.error);
     assert.equal(ipv4.body, NO_IPV6);

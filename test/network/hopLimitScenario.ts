@@ -51,7 +51,9 @@ export function hopLimitConfig(network: TestNetwork): ConfigInput {
   const instances = INSTANCES.filter(({ container }) => network.containers.has(container)).map(
     ({ instanceId, container, options }) => {
       const callers =
-        instanceId === SHARED ? [network.host, network.container(container)] : [network.container(container)];
+        instanceId === SHARED
+          ? [network.host, network.container(container)]
+          : [network.container(container)];
       return {
         instanceId,
         iamRole: ROLE,

@@ -181,107 +181,109 @@ async function assertNoTokenReachesTheContainer(story: Story): Promise<void> {
 
 const unavailable = testNetworkUnavailable();
 
-describe('raising the hop limit from the instance: the whole story', {
-  skip: unavailable ?? false,
-  concurrency: 2,
-}, () => {
-  describe('with a role allowed to modify metadata options', () => {
-    let story: Story;
+describe(
+  'raising the hop limit from the instance: the whole story',
+  {
+    skip: unavailable ?? false,
+    concurrency: 2,
+  },
+  () => {
+    describe('with a role allowed to modify metadata options', () => {
+      let story: Story;
 
-    before(async () => {
-      story = await startStory('hop-limit-operator', OPERATOR_POLICY);
-    });
+      before(async () => {
+        story = await startStory('hop-limit-operator', OPERATOR_POLICY);
+      });
 
-    after(() => endStory(story));
+      after(() => endStory(story));
 
-    it('1. a container two hops away gets no token, and IMDSv1 is refused', async () => {
-      await assertNoTokenReachesTheContainer(story);
+      it('1. a container two hops away gets no token, and IMDSv1 is refused', async () => {
+        await assertNoTokenReachesTheContainer(story);
 
-      const imdsv1 = await curl(
-        story.network,
-        story.network.container('app').namespace,
-        `${IMDS_ENDPOINT}latest/meta-data/instance-id`,
-      );
-      assert.equal(imdsv1.status, '401', 'httpTokens required');
-    });
+        const imdsv1 = await curl(
+          story.network,
+          story.network.container('app').namespace,
+          `${IMDS_ENDPOINT}latest/meta-data/instance-id`,
+        );
+        assert.equal(imdsv1.status, '401', 'httpTokens required');
+      });
 
-    it('2. a start-up script on the host raises the hop limit as the instance role', async () => {
-      const result = await runStartUpScript(story);
+      it('2. a start-up script on the host raises the hop limit as the instance role', async () => {
+        const result = await runStartUpScript(story);
 
-      assert.equal(result.exitCode, 0, result.stderr);
-      const output = JSON.parse(result.stdout) as {
-        InstanceId: string;
-        InstanceMetadataOptions: Record<string, unknown>;
-      };
-      assert.equal(output.InstanceId, INSTANCE, 'the id the script read from IMDSv2');
-      assert.equal(output.InstanceMetadataOptions['HttpPutResponseHopLimit'], 2);
-      assert.equal(output.InstanceMetadataOptions['HttpEndpoint'], 'enabled');
-      assert.equal(output.InstanceMetadataOptions['HttpTokens'], 'required');
-    });
+        assert.equal(result.exitCode, 0, result.stderr);
+        const output = JSON.parse(result.stdout) as {
+          InstanceId: string;
+          InstanceMetadataOptions: Record<string, unknown>;
+        };
+        assert.equal(output.InstanceId, INSTANCE, 'the id the script read from IMDSv2');
+        assert.equal(output.InstanceMetadataOptions['HttpPutResponseHopLimit'], 2);
+        assert.equal(output.InstanceMetadataOptions['HttpEndpoint'], 'enabled');
+        assert.equal(output.InstanceMetadataOptions['HttpTokens'], 'required');
+      });
 
-    it('3. then the container gets a token and role credentials (curl, JS SDK)', async () => {
-      const container = story.network.container('app').namespace;
+      it('3. then the container gets a token and role credentials (curl, JS SDK)', async () => {
+        const container = story.network.container('app').namespace;
 
-      const token = await curlToken(story.network, container, IMDS_ENDPOINT);
-      assert.equal(token.status, '200', token.error);
-      const withToken = ['-H', `X-aws-ec2-metadata-token: ${token.body}`];
-      const roles = await curl(
-        story.network,
-        container,
-        `${IMDS_ENDPOINT}latest/meta-data/iam/security-credentials/`,
-        withToken,
-      );
-      assert.equal(roles.body, 'hop-limit-operator', roles.error);
-      const document = await curl(
-        story.network,
-        container,
-        `${IMDS_ENDPOINT}latest/meta-data/iam/security-credentials/${roles.body}`,
-        withToken,
-      );
-      assert.equal(document.status, '200', document.error);
-      const credentials = JSON.parse(document.body) as { Code: string; AccessKeyId: string };
-      assert.equal(credentials.Code, 'Success');
+        const token = await curlToken(story.network, container, IMDS_ENDPOINT);
+        assert.equal(token.status, '200', token.error);
+        const withToken = ['-H', `X-aws-ec2-metadata-token: ${token.body}`];
+        const roles = await curl(
+          story.network,
+          container,
+          `${IMDS_ENDPOINT}latest/meta-data/iam/security-credentials/`,
+          withToken,
+        );
+        assert.equal(roles.body, 'hop-limit-operator', roles.error);
+        const document = await curl(
+          story.network,
+          container,
+          `${IMDS_ENDPOINT}latest/meta-data/iam/security-credentials/${roles.body}`,
+          withToken,
+        );
+        assert.equal(document.status, '200', document.error);
+        const credentials = JSON.parse(document.body) as { Code: string; AccessKeyId: string };
+        assert.equal(credentials.Code, 'Success');
 
-      // httpTokens is required, so the SDK can only have got them by IMDSv2.
-      const sdkEnv = story.clients.env(IMDS_ENDPOINT);
-      const sdk = await jsSdkCredentials(story.network, container, sdkEnv);
-      assert.equal(sdk.accessKeyId, credentials.AccessKeyId, sdk.detail);
-    });
-  });
-
-  describe('with a read-only role (no ec2:ModifyInstanceMetadataOptions)', () => {
-    let story: Story;
-
-    before(async () => {
-      story = await startStory('read-only', READ_ONLY_POLICY);
-    });
-
-    after(() => endStory(story));
-
-    it('4. the same script fails with UnauthorizedOperation, and nothing changes', async () => {
-      const result = await runStartUpScript(story);
-
-      assert.notEqual(result.exitCode, 0);
-      assert.match(
-        result.stderr,
-        /error occurred \(UnauthorizedOperation\) when calling the ModifyInstanceMetadataOptions/,
-      );
-      assert.match(
-        result.stderr,
-        new RegExp(
-          `assumed-role/read-only/${INSTANCE} is not authorized to perform: ${MODIFY}`,
-        ),
-      );
-
-      await assertNoTokenReachesTheContainer(story);
-      assert.deepEqual(await describedMetadataOptions(story), {
-        State: 'applied',
-        HttpTokens: 'required',
-        HttpPutResponseHopLimit: 1,
-        HttpEndpoint: 'enabled',
-        HttpProtocolIpv6: 'disabled',
-        InstanceMetadataTags: 'disabled',
+        // httpTokens is required, so the SDK can only have got them by IMDSv2.
+        const sdkEnv = story.clients.env(IMDS_ENDPOINT);
+        const sdk = await jsSdkCredentials(story.network, container, sdkEnv);
+        assert.equal(sdk.accessKeyId, credentials.AccessKeyId, sdk.detail);
       });
     });
-  });
-});
+
+    describe('with a read-only role (no ec2:ModifyInstanceMetadataOptions)', () => {
+      let story: Story;
+
+      before(async () => {
+        story = await startStory('read-only', READ_ONLY_POLICY);
+      });
+
+      after(() => endStory(story));
+
+      it('4. the same script fails with UnauthorizedOperation, and nothing changes', async () => {
+        const result = await runStartUpScript(story);
+
+        assert.notEqual(result.exitCode, 0);
+        assert.match(
+          result.stderr,
+          /error occurred \(UnauthorizedOperation\) when calling the ModifyInstanceMetadataOptions/,
+        );
+        assert.match(
+          result.stderr,
+          new RegExp(`assumed-role/read-only/${INSTANCE} is not authorized to perform: ${MODIFY}`),
+        );
+
+        await assertNoTokenReachesTheContainer(story);
+        assert.deepEqual(await describedMetadataOptions(story), {
+          State: 'applied',
+          HttpTokens: 'required',
+          HttpPutResponseHopLimit: 1,
+          HttpEndpoint: 'enabled',
+          HttpProtocolIpv6: 'disabled',
+          InstanceMetadataTags: 'disabled',
+        });
+      });
+    });
+  },
+);

@@ -85,11 +85,22 @@ describe('the test network', { skip: unavailable ?? false }, () => {
       return result.exitCode === 0;
     };
     const everyNamespace = [network.imds, network.host.namespace, network.container('c').namespace];
-    const outside = ['192.0.2.1', '8.8.8.8', '10.0.0.1', '172.17.0.1', '2001:db8::1', '169.254.170.2'];
+    const outside = [
+      '192.0.2.1',
+      '8.8.8.8',
+      '10.0.0.1',
+      '172.17.0.1',
+      '2001:db8::1',
+      '169.254.170.2',
+    ];
 
     for (const namespace of everyNamespace) {
       for (const destination of outside) {
-        assert.equal(await routes(namespace, destination), false, `${namespace} routes ${destination}`);
+        assert.equal(
+          await routes(namespace, destination),
+          false,
+          `${namespace} routes ${destination}`,
+        );
       }
     }
     for (const namespace of [network.host.namespace, network.container('c').namespace]) {

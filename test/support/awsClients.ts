@@ -99,7 +99,10 @@ export async function botocoreCredentials(
     timeoutMs: CLIENT_RUN_TIMEOUT_MS,
   });
   const output = parseJson(result) as { accessKeyId: string | null };
-  return { accessKeyId: output.accessKeyId ?? undefined, detail: result.stderr.trim() || 'no credentials' };
+  return {
+    accessKeyId: output.accessKeyId ?? undefined,
+    detail: result.stderr.trim() || 'no credentials',
+  };
 }
 
 /**
@@ -141,7 +144,9 @@ export function botocorePython(): string | undefined {
 }
 
 function succeeds(command: string, args: string[]): boolean {
-  return spawnSync(command, args, { env: { PATH: process.env['PATH'] }, stdio: 'ignore' }).status === 0;
+  return (
+    spawnSync(command, args, { env: { PATH: process.env['PATH'] }, stdio: 'ignore' }).status === 0
+  );
 }
 
 function parseJson(result: CommandResult): unknown {

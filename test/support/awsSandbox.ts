@@ -48,7 +48,13 @@ export async function useAwsSandbox(): Promise<AwsSandbox> {
   );
   await writeFile(credentialsFile, '');
 
-  const saved = new Map(CLEARED.concat('AWS_CONFIG_FILE', 'AWS_SHARED_CREDENTIALS_FILE', 'AWS_EC2_METADATA_DISABLED').map((name) => [name, process.env[name]]));
+  const saved = new Map(
+    CLEARED.concat(
+      'AWS_CONFIG_FILE',
+      'AWS_SHARED_CREDENTIALS_FILE',
+      'AWS_EC2_METADATA_DISABLED',
+    ).map((name) => [name, process.env[name]]),
+  );
   for (const name of CLEARED) delete process.env[name];
   process.env['AWS_CONFIG_FILE'] = configFile;
   process.env['AWS_SHARED_CREDENTIALS_FILE'] = credentialsFile;

@@ -10,7 +10,11 @@ export interface CliResult {
   stderr: string;
 }
 
-export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 20_000): Promise<CliResult> {
+export function runCli(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  timeoutMs = 20_000,
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawnCli(args, env);
     let stdout = '';
@@ -30,7 +34,12 @@ export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}): ChildProc
   return spawn(process.execPath, ['--import', 'tsx', CLI_ENTRY, ...args], {
     // The control API gets a free port too, unless a test asks for one: no test may depend on
     // 1339 being free on a shared machine.
-    env: { ...process.env, AWS_EC2_METADATA_DISABLED: 'true', IMDSD_API_LISTEN: '127.0.0.1:0', ...env },
+    env: {
+      ...process.env,
+      AWS_EC2_METADATA_DISABLED: 'true',
+      IMDSD_API_LISTEN: '127.0.0.1:0',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
 }
@@ -44,7 +53,11 @@ export interface ServingCli {
 }
 
 /** Starts `imdsd serve ARGS` and waits for the endpoint line it prints. */
-export function serveCli(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 20_000): Promise<ServingCli> {
+export function serveCli(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  timeoutMs = 20_000,
+): Promise<ServingCli> {
   const child = spawnCli(['serve', ...args], env);
   let stdout = '';
   let stderr = '';

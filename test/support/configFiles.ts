@@ -5,7 +5,11 @@ import { join } from 'node:path';
 import { ImdsdError } from '../../src/errors.ts';
 
 /** A temporary folder of config files for one test file; `remove()` in its `after`. */
-export function configFiles(prefix: string): { write(yaml: string): string; path(name: string): string; remove(): void } {
+export function configFiles(prefix: string): {
+  write(yaml: string): string;
+  path(name: string): string;
+  remove(): void;
+} {
   const directory = mkdtempSync(join(tmpdir(), prefix));
   let count = 0;
   return {

@@ -14,15 +14,29 @@ export interface CredentialsDocument {
   body: Record<string, string>;
 }
 
-export async function imdsRoleCredentials(endpoint: string, roleName: string, token?: string): Promise<CredentialsDocument> {
-  const response = await fetch(`${endpoint}/latest/meta-data/iam/security-credentials/${roleName}`, {
-    headers: token === undefined ? {} : { 'X-aws-ec2-metadata-token': token },
-  });
-  return { status: response.status, body: JSON.parse(await response.text()) as Record<string, string> };
+export async function imdsRoleCredentials(
+  endpoint: string,
+  roleName: string,
+  token?: string,
+): Promise<CredentialsDocument> {
+  const response = await fetch(
+    `${endpoint}/latest/meta-data/iam/security-credentials/${roleName}`,
+    {
+      headers: token === undefined ? {} : { 'X-aws-ec2-metadata-token': token },
+    },
+  );
+  return {
+    status: response.status,
+    body: JSON.parse(await response.text()) as Record<string, string>,
+  };
 }
 
 /** Polls `probe` on real time until it returns true; for outcomes of real network calls. */
-export async function eventually(probe: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
+export async function eventually(
+  probe: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs = 10_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await probe())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);

@@ -99,7 +99,8 @@ export async function startImdsdInNamespace(
         const [exitCode, signal] = await exited;
         clearTimeout(timer);
         cleanUp();
-        if (exitCode !== 0) throw new Error(`imdsd did not stop cleanly on SIGTERM (${exitCode ?? signal})`);
+        if (exitCode !== 0)
+          throw new Error(`imdsd did not stop cleanly on SIGTERM (${exitCode ?? signal})`);
       }
       cleanUp();
     },

@@ -25,7 +25,11 @@ export class ManualClock implements Clock {
   }
 
   setTimer(callback: () => void, delayMs: number): Timer {
-    const timer: PendingTimer = { atMs: this.#nowMs + Math.max(0, delayMs), order: this.#order++, callback };
+    const timer: PendingTimer = {
+      atMs: this.#nowMs + Math.max(0, delayMs),
+      order: this.#order++,
+      callback,
+    };
     this.#timers.push(timer);
     return { cancel: () => this.#remove(timer) };
   }
@@ -61,7 +65,12 @@ export class ManualClock implements Clock {
     let next: PendingTimer | undefined;
     for (const timer of this.#timers) {
       if (timer.atMs > targetMs) continue;
-      if (next === undefined || timer.atMs < next.atMs || (timer.atMs === next.atMs && timer.order < next.order)) next = timer;
+      if (
+        next === undefined ||
+        timer.atMs < next.atMs ||
+        (timer.atMs === next.atMs && timer.order < next.order)
+      )
+        next = timer;
     }
     return next;
   }

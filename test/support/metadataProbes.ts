@@ -24,7 +24,18 @@ export async function curl(
 ): Promise<CurlResult> {
   const result = await network.run(
     namespace,
-    ['curl', '-sS', '-m', String(CURL_TIMEOUT_SECONDS), '-o', '-', '-w', '\n%{http_code}', ...extra, url],
+    [
+      'curl',
+      '-sS',
+      '-m',
+      String(CURL_TIMEOUT_SECONDS),
+      '-o',
+      '-',
+      '-w',
+      '\n%{http_code}',
+      ...extra,
+      url,
+    ],
     { env: { PATH: process.env['PATH'] }, timeoutMs: (CURL_TIMEOUT_SECONDS + 3) * 1000 },
   );
   const split = result.stdout.lastIndexOf('\n');
@@ -36,8 +47,17 @@ export async function curl(
   };
 }
 
-export function curlToken(network: TestNetwork, namespace: string, endpoint: string): Promise<CurlResult> {
-  return curl(network, namespace, `${endpoint}latest/api/token`, ['-X', 'PUT', '-H', TOKEN_TTL_HEADER]);
+export function curlToken(
+  network: TestNetwork,
+  namespace: string,
+  endpoint: string,
+): Promise<CurlResult> {
+  return curl(network, namespace, `${endpoint}latest/api/token`, [
+    '-X',
+    'PUT',
+    '-H',
+    TOKEN_TTL_HEADER,
+  ]);
 }
 
 // Sends the token PUT on a plain TCP connection and counts what arrives within the wait.
@@ -106,7 +126,8 @@ export async function serverConnection(
   if (line === undefined) return undefined;
 
   // ss leaves out counters that are zero.
-  const counter = (name: string): number => Number(new RegExp(`\\b${name}:(\\d+)`).exec(line)?.[1] ?? 0);
+  const counter = (name: string): number =>
+    Number(new RegExp(`\\b${name}:(\\d+)`).exec(line)?.[1] ?? 0);
   return {
     state: line.split(/\s+/)[0] ?? '',
     bytesSent: counter('bytes_sent'),

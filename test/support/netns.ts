@@ -1,4 +1,10 @@
-import { execFile, execFileSync, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import {
+  execFile,
+  execFileSync,
+  spawn,
+  type ChildProcess,
+  type SpawnOptions,
+} from 'node:child_process';
 import { promisify } from 'node:util';
 
 /**
@@ -60,7 +66,11 @@ export interface TestNetwork {
   readonly containers: ReadonlyMap<string, NamespaceAddress>;
   container(name: string): NamespaceAddress;
   /** Starts `argv` inside `namespace`; the process is killed by destroy() if still running. */
-  spawn(namespace: string, argv: string[], options: SpawnOptions & { env: NodeJS.ProcessEnv }): ChildProcess;
+  spawn(
+    namespace: string,
+    argv: string[],
+    options: SpawnOptions & { env: NodeJS.ProcessEnv },
+  ): ChildProcess;
   /** Runs `argv` inside `namespace` to completion; never rejects on a non-zero exit. */
   run(namespace: string, argv: string[], options: RunOptions): Promise<CommandResult>;
   /** Kills what runs inside, then removes every namespace (and so every veth and address). */
@@ -91,7 +101,11 @@ export async function createTestNetwork(options: { containers: string[] }): Prom
   const containers = new Map(
     options.containers.map((name, index) => [name, link(`${prefix}${name}`, index + 1, 2)]),
   );
-  const namespaces = [imds, host.namespace, ...[...containers.values()].map((address) => address.namespace)];
+  const namespaces = [
+    imds,
+    host.namespace,
+    ...[...containers.values()].map((address) => address.namespace),
+  ];
   const children = new Set<ChildProcess>();
 
   const removeAtExit = (): void => removeNamespaces(namespaces, children);
@@ -147,11 +161,22 @@ function link(namespace: string, index: number, hostPart: 1 | 2): NamespaceAddre
   };
 }
 
-async function build(imds: string, host: NamespaceAddress, containers: NamespaceAddress[]): Promise<void> {
-  for (const namespace of [imds, host.namespace, ...containers.map((container) => container.namespace)]) {
+async function build(
+  imds: string,
+  host: NamespaceAddress,
+  containers: NamespaceAddress[],
+): Promise<void> {
+  for (const namespace of [
+    imds,
+    host.namespace,
+    ...containers.map((container) => container.namespace),
+  ]) {
     await ip('netns', 'add', namespace);
     // Addresses are usable at once: no duplicate address detection on links the test owns.
-    await sysctl(namespace, { 'net/ipv6/conf/all/accept_dad': 0, 'net/ipv6/conf/default/accept_dad': 0 });
+    await sysctl(namespace, {
+      'net/ipv6/conf/all/accept_dad': 0,
+      'net/ipv6/conf/default/accept_dad': 0,
+    });
     await ip('-n', namespace, 'link', 'set', 'lo', 'up');
   }
   await sysctl(host.namespace, {
@@ -197,7 +222,17 @@ async function veth(near: LinkEnd, far: LinkEnd): Promise<void> {
   );
   for (const end of [near, far]) {
     await ip('-n', end.namespace, 'addr', 'add', `${end.ipv4}/24`, 'dev', end.device);
-    await ip('-n', end.namespace, '-6', 'addr', 'add', `${end.ipv6}/64`, 'dev', end.device, 'nodad');
+    await ip(
+      '-n',
+      end.namespace,
+      '-6',
+      'addr',
+      'add',
+      `${end.ipv6}/64`,
+      'dev',
+      end.device,
+      'nodad',
+    );
     await ip('-n', end.namespace, 'link', 'set', end.device, 'up');
   }
 }

@@ -17,11 +17,21 @@ export interface RawRequest {
 }
 
 /** One request on a fresh connection, the way IMDS clients talk to it. */
-export function send(baseUrl: string, { method = 'GET', path, headers = {}, body }: RawRequest): Promise<RawResponse> {
+export function send(
+  baseUrl: string,
+  { method = 'GET', path, headers = {}, body }: RawRequest,
+): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const url = new URL(baseUrl);
     const request = httpRequest(
-      { host: url.hostname.replace(/^\[|\]$/g, ''), port: url.port, method, path, headers, agent: false },
+      {
+        host: url.hostname.replace(/^\[|\]$/g, ''),
+        port: url.port,
+        method,
+        path,
+        headers,
+        agent: false,
+      },
       (response) => {
         const chunks: Buffer[] = [];
         response.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -34,7 +44,9 @@ export function send(baseUrl: string, { method = 'GET', path, headers = {}, body
           resolve({
             status: response.statusCode ?? 0,
             rawHeaders,
-            headers: Object.fromEntries(rawHeaders.map(([name, value]) => [name.toLowerCase(), value])),
+            headers: Object.fromEntries(
+              rawHeaders.map(([name, value]) => [name.toLowerCase(), value]),
+            ),
             body: bodyBytes,
             text: bodyBytes.toString('utf8'),
           });

@@ -26,7 +26,13 @@ export async function startTestServer(
   extra: Partial<Pick<StartOptions, 'hopLimit'>> & { now?: () => number } = {},
 ): Promise<TestServer> {
   const config = configSchema.parse(
-    withDefaultInstance({ listen: ['127.0.0.1:0'], apiListen: '127.0.0.1:0', state: ':memory:', logLevel: 'debug', ...input }),
+    withDefaultInstance({
+      listen: ['127.0.0.1:0'],
+      apiListen: '127.0.0.1:0',
+      state: ':memory:',
+      logLevel: 'debug',
+      ...input,
+    }),
   );
 
   const lines: string[] = [];

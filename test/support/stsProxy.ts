@@ -1,4 +1,9 @@
-import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  request as httpRequest,
+  type IncomingMessage,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 /** What the proxy does with the next STS request. */
@@ -44,16 +49,18 @@ export async function startStsProxy(upstream: string): Promise<StsProxy> {
       proxy.mode = { kind: 'forward' };
       held.splice(0).forEach((forward) => forward());
     },
-    close: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 
   const server = createServer(async (request, response) => {
     const body = await readBody(request);
     const params = new URLSearchParams(body.toString());
-    const call = params.get('Action') === 'AssumeRole' ? recordCall(proxy, request, params) : undefined;
+    const call =
+      params.get('Action') === 'AssumeRole' ? recordCall(proxy, request, params) : undefined;
     const forward = (): void => forwardTo(upstreamUrl, request, body, response, call);
 
     const mode = proxy.mode;
@@ -77,7 +84,11 @@ export async function startStsProxy(upstream: string): Promise<StsProxy> {
   return proxy;
 }
 
-function recordCall(proxy: StsProxy, request: IncomingMessage, params: URLSearchParams): AssumeRoleCall {
+function recordCall(
+  proxy: StsProxy,
+  request: IncomingMessage,
+  params: URLSearchParams,
+): AssumeRoleCall {
   const authorization = request.headers.authorization ?? '';
   const call: AssumeRoleCall = {
     roleArn: params.get('RoleArn'),
@@ -88,9 +99,21 @@ function recordCall(proxy: StsProxy, request: IncomingMessage, params: URLSearch
   return call;
 }
 
-function forwardTo(upstream: URL, request: IncomingMessage, body: Buffer, response: ServerResponse, call: AssumeRoleCall | undefined): void {
+function forwardTo(
+  upstream: URL,
+  request: IncomingMessage,
+  body: Buffer,
+  response: ServerResponse,
+  call: AssumeRoleCall | undefined,
+): void {
   const outgoing = httpRequest(
-    { host: upstream.hostname, port: upstream.port, method: request.method, path: request.url, headers: request.headers },
+    {
+      host: upstream.hostname,
+      port: upstream.port,
+      method: request.method,
+      path: request.url,
+      headers: request.headers,
+    },
     async (answer) => {
       const answerBody = await readBody(answer);
       if (call !== undefined) {

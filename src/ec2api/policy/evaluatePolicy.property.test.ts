@@ -3,7 +3,12 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { CONDITION_OPERATORS } from './conditionOperators.ts';
 import { conditionHolds, evaluatePolicy, type AuthorizationRequest } from './evaluatePolicy.ts';
-import { policyDocumentSchema, type PolicyCondition, type PolicyDocument, type PolicyStatement } from './policyDocument.ts';
+import {
+  policyDocumentSchema,
+  type PolicyCondition,
+  type PolicyDocument,
+  type PolicyStatement,
+} from './policyDocument.ts';
 import { matchesWildcard } from './wildcardPattern.ts';
 
 /**
@@ -12,7 +17,12 @@ import { matchesWildcard } from './wildcardPattern.ts';
  * nothing is allowed without an Allow, and negated elements and operators are exact complements.
  */
 
-const ACTIONS = ['ec2:ModifyInstanceMetadataOptions', 'ec2:DescribeInstances', 'ec2:RunInstances', 's3:GetObject'];
+const ACTIONS = [
+  'ec2:ModifyInstanceMetadataOptions',
+  'ec2:DescribeInstances',
+  'ec2:RunInstances',
+  's3:GetObject',
+];
 const action = fc.constantFrom(...ACTIONS);
 const instanceArn = fc
   .stringMatching(/^i-[0-9a-f]{17}$/)
@@ -29,16 +39,34 @@ function patternFor(values: fc.Arbitrary<string>): fc.Arbitrary<string> {
   );
 }
 
-const KEYS = ['ec2:metadatahttptokens', 'ec2:metadatahttpputresponsehoplimit', 'ec2:instancetype', 'ec2:region'];
-const contextValue = fc.oneof(fc.constantFrom('required', 'optional', 't3.micro', 'us-east-1'), fc.integer({ min: 0, max: 70 }).map(String));
+const KEYS = [
+  'ec2:metadatahttptokens',
+  'ec2:metadatahttpputresponsehoplimit',
+  'ec2:instancetype',
+  'ec2:region',
+];
+const contextValue = fc.oneof(
+  fc.constantFrom('required', 'optional', 't3.micro', 'us-east-1'),
+  fc.integer({ min: 0, max: 70 }).map(String),
+);
 const context = fc
   .array(fc.tuple(fc.constantFrom(...KEYS), contextValue), { maxLength: 4 })
   .map((entries) => new Map(entries));
 
-const request: fc.Arbitrary<AuthorizationRequest> = fc.record({ action, resource: instanceArn, context });
+const request: fc.Arbitrary<AuthorizationRequest> = fc.record({
+  action,
+  resource: instanceArn,
+  context,
+});
 
 const condition: fc.Arbitrary<PolicyCondition> = fc.record({
-  operator: fc.constantFrom('StringEquals', 'StringNotEquals', 'StringLike', 'NumericLessThanEquals', 'NumericNotEquals'),
+  operator: fc.constantFrom(
+    'StringEquals',
+    'StringNotEquals',
+    'StringLike',
+    'NumericLessThanEquals',
+    'NumericNotEquals',
+  ),
   ifExists: fc.boolean(),
   key: fc.constantFrom(...KEYS),
   values: fc.array(contextValue, { minLength: 1, maxLength: 3 }),
@@ -47,12 +75,20 @@ const condition: fc.Arbitrary<PolicyCondition> = fc.record({
 const statement: fc.Arbitrary<PolicyStatement> = fc.record({
   label: fc.stringMatching(/^[A-Za-z0-9]{1,8}$/),
   effect: fc.constantFrom('Allow' as const, 'Deny' as const),
-  actions: fc.record({ negated: fc.boolean(), patterns: fc.array(patternFor(action), { minLength: 1, maxLength: 3 }) }),
-  resources: fc.record({ negated: fc.boolean(), patterns: fc.array(patternFor(resource), { minLength: 1, maxLength: 2 }) }),
+  actions: fc.record({
+    negated: fc.boolean(),
+    patterns: fc.array(patternFor(action), { minLength: 1, maxLength: 3 }),
+  }),
+  resources: fc.record({
+    negated: fc.boolean(),
+    patterns: fc.array(patternFor(resource), { minLength: 1, maxLength: 2 }),
+  }),
   conditions: fc.array(condition, { maxLength: 2 }),
 });
 
-const policy: fc.Arbitrary<PolicyDocument> = fc.record({ statements: fc.array(statement, { maxLength: 6 }) });
+const policy: fc.Arbitrary<PolicyDocument> = fc.record({
+  statements: fc.array(statement, { maxLength: 6 }),
+});
 
 const denyEverything: PolicyStatement = {
   label: 'DenyAll',
@@ -79,7 +115,11 @@ test('the order of statements never changes the effect', () => {
     fc.property(policy, request, (document, sent) => {
       const reversed = { statements: [...document.statements].reverse() };
       const effect = (decision: ReturnType<typeof evaluatePolicy>): string =>
-        decision.effect === 'allow' ? 'allow' : decision.explicit ? 'explicit deny' : 'implicit deny';
+        decision.effect === 'allow'
+          ? 'allow'
+          : decision.explicit
+            ? 'explicit deny'
+            : 'implicit deny';
       assert.equal(effect(evaluatePolicy(reversed, sent)), effect(evaluatePolicy(document, sent)));
     }),
   );
@@ -110,9 +150,16 @@ test('NotAction and NotResource match exactly what Action and Resource do not', 
   fc.assert(
     fc.property(statement, request, (base, sent) => {
       const unconditional = { ...base, effect: 'Allow' as const, conditions: [] };
-      const applies = (entry: PolicyStatement): boolean => evaluatePolicy({ statements: [entry] }, sent).effect === 'allow';
-      const flippedActions = { ...unconditional, actions: { ...unconditional.actions, negated: !unconditional.actions.negated } };
-      const flippedResources = { ...unconditional, resources: { ...unconditional.resources, negated: !unconditional.resources.negated } };
+      const applies = (entry: PolicyStatement): boolean =>
+        evaluatePolicy({ statements: [entry] }, sent).effect === 'allow';
+      const flippedActions = {
+        ...unconditional,
+        actions: { ...unconditional.actions, negated: !unconditional.actions.negated },
+      };
+      const flippedResources = {
+        ...unconditional,
+        resources: { ...unconditional.resources, negated: !unconditional.resources.negated },
+      };
       const both = { ...flippedActions, resources: flippedResources.resources };
       // Exactly one of the four combinations applies.
       const count = [unconditional, flippedActions, flippedResources, both].filter(applies).length;
@@ -130,21 +177,34 @@ test('a negated operator holds exactly when its positive form does not, with the
     ['ArnLike', 'ArnNotLike'],
   ];
   fc.assert(
-    fc.property(fc.constantFrom(...pairs), fc.constantFrom(...KEYS), contextValue, fc.array(contextValue, { minLength: 1 }), ([positive, negative], key, value, values) => {
-      const present = new Map([[key, value]]);
-      const holds = (operator: string, inContext: Map<string, string>): boolean =>
-        conditionHolds({ operator, ifExists: false, key, values }, inContext);
-      // Numeric operators never match a value that is not a number, so both forms skip those.
-      fc.pre(!positive.startsWith('Numeric') || /^\d+$/.test(value));
-      assert.equal(holds(negative, present), !holds(positive, present));
+    fc.property(
+      fc.constantFrom(...pairs),
+      fc.constantFrom(...KEYS),
+      contextValue,
+      fc.array(contextValue, { minLength: 1 }),
+      ([positive, negative], key, value, values) => {
+        const present = new Map([[key, value]]);
+        const holds = (operator: string, inContext: Map<string, string>): boolean =>
+          conditionHolds({ operator, ifExists: false, key, values }, inContext);
+        // Numeric operators never match a value that is not a number, so both forms skip those.
+        fc.pre(!positive.startsWith('Numeric') || /^\d+$/.test(value));
+        assert.equal(holds(negative, present), !holds(positive, present));
 
-      // Absent key: positive operators fail, negated ones hold, …IfExists holds (IAM docs).
-      assert.equal(holds(positive, new Map()), false);
-      assert.equal(holds(negative, new Map()), true);
-      assert.equal(conditionHolds({ operator: positive, ifExists: true, key, values }, new Map()), true);
-    }),
+        // Absent key: positive operators fail, negated ones hold, …IfExists holds (IAM docs).
+        assert.equal(holds(positive, new Map()), false);
+        assert.equal(holds(negative, new Map()), true);
+        assert.equal(
+          conditionHolds({ operator: positive, ifExists: true, key, values }, new Map()),
+          true,
+        );
+      },
+    ),
   );
-  assert.ok(pairs.every(([positive, negative]) => CONDITION_OPERATORS[positive] && CONDITION_OPERATORS[negative]));
+  assert.ok(
+    pairs.every(
+      ([positive, negative]) => CONDITION_OPERATORS[positive] && CONDITION_OPERATORS[negative],
+    ),
+  );
 });
 
 test('wildcards: * matches anything, ? one character, anything else only itself', () => {
@@ -153,7 +213,8 @@ test('wildcards: * matches anything, ? one character, anything else only itself'
       assert.ok(matchesWildcard('*', value, { ignoreCase }));
       const literal = value.replace(/[*?]/g, '');
       assert.ok(matchesWildcard(literal, literal, { ignoreCase }));
-      if (!ignoreCase) assert.equal(matchesWildcard(literal, other, { ignoreCase }), literal === other);
+      if (!ignoreCase)
+        assert.equal(matchesWildcard(literal, other, { ignoreCase }), literal === other);
       assert.ok(matchesWildcard('?'.repeat([...value].length), value, { ignoreCase }));
     }),
   );
