@@ -26,12 +26,8 @@ describe('bad input', () => {
   });
   after(() => server.close());
 
+  // The other shapes of hostile input are in test/hostile/; these two are issue 2's own.
   const cases: Array<[string, string, RegExp]> = [
-    [
-      'a header section over 8 kB',
-      `GET /latest/meta-data/ HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(16_384)}\r\n\r\n`,
-      /^HTTP\/1\.1 431 /,
-    ],
     [
       'a 10 kB path',
       `GET /latest/${'a'.repeat(10_240)} HTTP/1.1\r\nHost: x\r\n\r\n`,
@@ -42,17 +38,6 @@ describe('bad input', () => {
       'BREW /latest/meta-data/ HTTP/1.1\r\nHost: x\r\n\r\n',
       /^HTTP\/1\.1 4\d\d /,
     ],
-    ['a malformed request line', 'GET\r\n\r\n', /^HTTP\/1\.1 400 /],
-    [
-      'a raw NUL in the path',
-      'GET /latest/\0meta-data HTTP/1.1\r\nHost: x\r\n\r\n',
-      /^HTTP\/1\.1 400 /,
-    ],
-    [
-      'conflicting Content-Length and Transfer-Encoding',
-      'PUT /latest/api/token HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
-      /^HTTP\/1\.1 400 /,
-    ],
   ];
 
   for (const [what, bytes, expected] of cases) {
@@ -62,24 +47,6 @@ describe('bad input', () => {
       assert.doesNotMatch(answer, /Error|at .*\.(ts|js):\d+/, 'no internals in the answer');
     });
   }
-
-  it('garbage tokens of every shape are 401', async () => {
-    const garbage = [
-      'x',
-      'AQAEA',
-      'A'.repeat(56),
-      `AQAEA${'_'.repeat(49)}==`,
-      'Bearer abc',
-      '\u00e9t\u00e9'.repeat(20),
-    ];
-    for (const token of garbage) {
-      const response = await send(server.baseUrl, {
-        path: '/latest/meta-data/instance-id',
-        headers: { 'X-aws-ec2-metadata-token': Buffer.from(token).toString('latin1') },
-      });
-      assert.equal(response.status, 401, token);
-    }
-  });
 
   it('the server keeps answering well-formed requests afterwards', async () => {
     const response = await send(server.baseUrl, { path: '/latest/meta-data/instance-id' });
