@@ -88,56 +88,24 @@ describe('instance identity documents', () => {
     assert.match(document, /^\{\n {2}"accountId" : "123456789012",\n/);
   });
 
+  /** `openssl smime -verify` of a served PKCS#7 signature over `content`, as AWS documents it. */
+  async function smimeVerify(name: string, content: string): Promise<unknown> {
+    const path = `/latest/dynamic/instance-identity/${name}`;
+    const body = (await send(server.baseUrl, { path })).text;
+    const pem = file(`${name}.pem`, `-----BEGIN PKCS7-----\n${body}\n-----END PKCS7-----\n`);
+    const contentFile = file(`${name}-content.json`, content);
+    const args = ['-in', pem, '-inform', 'PEM', '-content', contentFile, '-certfile', certificate];
+    return openssl('openssl', ['smime', '-verify', ...args, '-noverify']);
+  }
+
   for (const name of ['pkcs7', 'rsa2048']) {
     it(`the ${name} signature verifies with openssl smime and the printed certificate`, async () => {
-      const body = (
-        await send(server.baseUrl, { path: `/latest/dynamic/instance-identity/${name}` })
-      ).text;
-      const pem = file(`${name}.pem`, `-----BEGIN PKCS7-----\n${body}\n-----END PKCS7-----\n`);
-      const content = file('document.json', document);
-      await openssl(
-        'openssl',
-        [
-          'smime',
-          '-verify',
-          '-in',
-          pem,
-          '-inform',
-          'PEM',
-          '-content',
-          content,
-          '-certfile',
-          certificate,
-          '-noverify',
-        ],
-        {},
-      );
+      await smimeVerify(name, document);
     });
 
     it(`the ${name} signature does not verify a changed document`, async () => {
-      const body = (
-        await send(server.baseUrl, { path: `/latest/dynamic/instance-identity/${name}` })
-      ).text;
-      const pem = file(`${name}-bad.pem`, `-----BEGIN PKCS7-----\n${body}\n-----END PKCS7-----\n`);
-      const content = file(
-        'changed.json',
-        document.replace('i-0ddddddddddddddd4', 'i-0eeeeeeeeeeeeeee5'),
-      );
-      await assert.rejects(
-        openssl('openssl', [
-          'smime',
-          '-verify',
-          '-in',
-          pem,
-          '-inform',
-          'PEM',
-          '-content',
-          content,
-          '-certfile',
-          certificate,
-          '-noverify',
-        ]),
-      );
+      const changed = document.replace('i-0ddddddddddddddd4', 'i-0eeeeeeeeeeeeeee5');
+      await assert.rejects(smimeVerify(name, changed));
     });
   }
 
