@@ -8,7 +8,7 @@ import {
 } from '../support/awsClients.ts';
 import { generateAdministratorKeys } from '../support/ec2Requests.ts';
 import { startImdsdInNamespace, type ImdsdInNamespace } from '../support/imdsdInNamespace.ts';
-import { curl, curlToken } from '../support/metadataProbes.ts';
+import { curl, curlToken, CURL_PATIENT_TIMEOUT_SECONDS } from '../support/metadataProbes.ts';
 import {
   createTestNetwork,
   IMDS_IPV4,
@@ -225,7 +225,8 @@ describe(
       it('3. then the container gets a token and role credentials (curl, JS SDK)', async () => {
         const container = story.network.container('app').namespace;
 
-        const token = await curlToken(story.network, container, IMDS_ENDPOINT);
+        const patient = CURL_PATIENT_TIMEOUT_SECONDS;
+        const token = await curlToken(story.network, container, IMDS_ENDPOINT, patient);
         assert.equal(token.status, '200', token.error);
         const withToken = ['-H', `X-aws-ec2-metadata-token: ${token.body}`];
         const roles = await curl(
@@ -233,6 +234,7 @@ describe(
           container,
           `${IMDS_ENDPOINT}latest/meta-data/iam/security-credentials/`,
           withToken,
+          patient,
         );
         assert.equal(roles.body, 'hop-limit-operator', roles.error);
         const document = await curl(
@@ -240,6 +242,7 @@ describe(
           container,
           `${IMDS_ENDPOINT}latest/meta-data/iam/security-credentials/${roles.body}`,
           withToken,
+          patient,
         );
         assert.equal(document.status, '200', document.error);
         const credentials = JSON.parse(document.body) as { Code: string; AccessKeyId: string };

@@ -6,7 +6,10 @@ import type { TestNetwork } from './netns.ts';
  */
 
 export const TOKEN_TTL_HEADER = 'X-aws-ec2-metadata-token-ttl-seconds: 60';
+/** Long enough for any answer on an idle machine, short enough to wait out a dropped one. */
 const CURL_TIMEOUT_SECONDS = 2;
+/** For calls that must succeed: a loaded CI machine may take longer than the default. */
+export const CURL_PATIENT_TIMEOUT_SECONDS = 6;
 
 export interface CurlResult {
   exitCode: number | null;
@@ -21,22 +24,12 @@ export async function curl(
   namespace: string,
   url: string,
   extra: string[] = [],
+  timeoutSeconds = CURL_TIMEOUT_SECONDS,
 ): Promise<CurlResult> {
   const result = await network.run(
     namespace,
-    [
-      'curl',
-      '-sS',
-      '-m',
-      String(CURL_TIMEOUT_SECONDS),
-      '-o',
-      '-',
-      '-w',
-      '\n%{http_code}',
-      ...extra,
-      url,
-    ],
-    { env: { PATH: process.env['PATH'] }, timeoutMs: (CURL_TIMEOUT_SECONDS + 3) * 1000 },
+    ['curl', '-sS', '-m', String(timeoutSeconds), '-o', '-', '-w', '\n%{http_code}', ...extra, url],
+    { env: { PATH: process.env['PATH'] }, timeoutMs: (timeoutSeconds + 3) * 1000 },
   );
   const split = result.stdout.lastIndexOf('\n');
   return {
@@ -51,13 +44,10 @@ export function curlToken(
   network: TestNetwork,
   namespace: string,
   endpoint: string,
+  timeoutSeconds = CURL_TIMEOUT_SECONDS,
 ): Promise<CurlResult> {
-  return curl(network, namespace, `${endpoint}latest/api/token`, [
-    '-X',
-    'PUT',
-    '-H',
-    TOKEN_TTL_HEADER,
-  ]);
+  const put = ['-X', 'PUT', '-H', TOKEN_TTL_HEADER];
+  return curl(network, namespace, `${endpoint}latest/api/token`, put, timeoutSeconds);
 }
 
 // Sends the token PUT on a plain TCP connection and counts what arrives within the wait.
