@@ -97,3 +97,11 @@ describe('imdsd serve', () => {
     assert.match(result.stderr, /unknown command "serv"[\s\S]*Usage: imdsd <command>/);
   });
 });
+
+describe('imdsd identity-cert', () => {
+  it('refuses the flags of serve, naming them', async () => {
+    const result = await runCli(['identity-cert', '--state', ':memory:', '--require-hop-limit']);
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /USAGE: .*--require-hop-limit/);
+  });
+});
