@@ -1,5 +1,10 @@
 import { parseArgs } from 'node:util';
-import { API_ACCESS_KEY_ID_ENV, API_SECRET_ACCESS_KEY_ENV, loadConfig } from '../config/load.ts';
+import {
+  API_ACCESS_KEY_ID_ENV,
+  API_SECRET_ACCESS_KEY_ENV,
+  loadConfig,
+  nonEmpty,
+} from '../config/load.ts';
 import { API_LISTEN_DEFAULT } from '../config/schema.ts';
 import {
   describeMetadataOptions,
@@ -145,8 +150,4 @@ function signingKeys(
 
 function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 4)}\n`);
-}
-
-function nonEmpty(value: string | undefined): string | undefined {
-  return value === undefined || value.trim() === '' ? undefined : value;
 }

@@ -202,6 +202,7 @@ function valueAt(root: unknown, path: ReadonlyArray<string | number>): unknown {
   return typeof value === 'object' && value !== null ? undefined : value;
 }
 
-function nonEmpty(value: string | undefined): string | undefined {
+/** An environment variable's value, with unset and blank alike meaning "not given". */
+export function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value.trim() === '' ? undefined : value;
 }
