@@ -1,14 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import {
-  clientEnvironment,
-  jsSdkCredentials,
-  type ClientEnvironment,
-} from '../support/awsClients.ts';
-import { startImdsdInNamespace, type ImdsdInNamespace } from '../support/imdsdInNamespace.ts';
+import { jsSdkCredentials, type ClientEnvironment } from '../support/awsClients.ts';
+import type { ImdsdInNamespace } from '../support/imdsdInNamespace.ts';
 import { curl, curlToken, rawTokenRequest, serverConnection } from '../support/metadataProbes.ts';
 import {
-  createTestNetwork,
   IMDS_IPV4,
   IMDS_IPV6,
   testNetworkUnavailable,
@@ -17,7 +12,8 @@ import {
 import {
   CONTAINERS,
   FAMILIES,
-  hopLimitConfig,
+  startHopLimitBed,
+  stopHopLimitBed,
   imdsv1SetsAround,
   NO_IPV6,
   servedAccessKeyId,
@@ -43,16 +39,9 @@ describe('hop limit on real packets', { skip: unavailable ?? false, concurrency:
   let clients: ClientEnvironment;
 
   before(async () => {
-    network = await createTestNetwork({ containers: [...CONTAINERS] });
-    imdsd = await startImdsdInNamespace(network, hopLimitConfig(network));
-    clients = clientEnvironment();
+    ({ network, imdsd, clients } = await startHopLimitBed(CONTAINERS));
   });
-
-  after(async () => {
-    await imdsd?.stop();
-    await network?.destroy();
-    clients?.remove();
-  });
+  after(() => stopHopLimitBed({ network, imdsd, clients }));
 
   for (const family of FAMILIES) {
     it(`${family.name}: the host, one hop away, gets a token with hop limit 1`, async () => {

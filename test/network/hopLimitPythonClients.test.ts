@@ -3,17 +3,17 @@ import { after, before, describe, it } from 'node:test';
 import {
   awsCliCredentials,
   botocoreCredentials,
-  clientEnvironment,
   pythonClientsUnavailable,
   type ClientEnvironment,
   type CredentialOutcome,
 } from '../support/awsClients.ts';
-import { startImdsdInNamespace, type ImdsdInNamespace } from '../support/imdsdInNamespace.ts';
-import { createTestNetwork, testNetworkUnavailable, type TestNetwork } from '../support/netns.ts';
+import type { ImdsdInNamespace } from '../support/imdsdInNamespace.ts';
+import { testNetworkUnavailable, type TestNetwork } from '../support/netns.ts';
 import {
   CONTAINERS,
   FAMILIES,
-  hopLimitConfig,
+  startHopLimitBed,
+  stopHopLimitBed,
   imdsv1SetsAround,
   servedAccessKeyId,
 } from './hopLimitScenario.ts';
@@ -48,18 +48,11 @@ describe(
     let clients: ClientEnvironment;
 
     before(async () => {
-      network = await createTestNetwork({
-        containers: CONTAINERS.filter((name) => name !== 'no-ipv6'),
-      });
-      imdsd = await startImdsdInNamespace(network, hopLimitConfig(network));
-      clients = clientEnvironment();
+      ({ network, imdsd, clients } = await startHopLimitBed(
+        CONTAINERS.filter((name) => name !== 'no-ipv6'),
+      ));
     });
-
-    after(async () => {
-      await imdsd?.stop();
-      await network?.destroy();
-      clients?.remove();
-    });
+    after(() => stopHopLimitBed({ network, imdsd, clients }));
 
     for (const family of FAMILIES) {
       for (const client of CLIENTS) {

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import type { ConfigInput } from '../../src/config/schema.ts';
 import { curl, curlToken } from '../support/metadataProbes.ts';
-import { IMDS_IPV4, IMDS_IPV6, type TestNetwork } from '../support/netns.ts';
+import { clientEnvironment, type ClientEnvironment } from '../support/awsClients.ts';
+import { startImdsdInNamespace, type ImdsdInNamespace } from '../support/imdsdInNamespace.ts';
+import { createTestNetwork, IMDS_IPV4, IMDS_IPV6, type TestNetwork } from '../support/netns.ts';
 
 /**
  * The instances the hop-limit tests emulate. Each container of the test network is the caller
@@ -101,4 +103,24 @@ export async function imdsv1SetsAround<T>(
   const result = await during();
   const after = await servedAccessKeyId(network, network.host.namespace, endpoint, 'imdsv1');
   return { result, imdsv1: [before, after] };
+}
+
+/** A test network with these containers, imdsd serving their instances, and client files. */
+export interface HopLimitBed {
+  network: TestNetwork;
+  imdsd: ImdsdInNamespace;
+  clients: ClientEnvironment;
+}
+
+export async function startHopLimitBed(containers: readonly string[]): Promise<HopLimitBed> {
+  const network = await createTestNetwork({ containers: [...containers] });
+  const imdsd = await startImdsdInNamespace(network, hopLimitConfig(network));
+  return { network, imdsd, clients: clientEnvironment() };
+}
+
+/** Tears down what `startHopLimitBed` made; safe to call with whatever part of it exists. */
+export async function stopHopLimitBed(bed: Partial<HopLimitBed>): Promise<void> {
+  await bed.imdsd?.stop();
+  await bed.network?.destroy();
+  bed.clients?.remove();
 }
