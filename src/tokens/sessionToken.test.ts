@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import {
   checkSessionToken,
@@ -16,6 +16,18 @@ describe('session tokens', () => {
   it('have the real service shape: 56 URL-safe base64 characters starting AQAEA, ending ==', () => {
     const token = mintSessionToken(ring, INSTANCE, 21600, NOW);
     assert.match(token, /^AQAEA[A-Za-z0-9_-]{49}==$/);
+  });
+
+  it('carry HMAC-SHA256 of their first 16 bytes and the instance id, so tokens from earlier versions still verify', () => {
+    for (const instance of [INSTANCE, 'i-0fedcba9876543210', 'i-1']) {
+      const token = Buffer.from(mintSessionToken(ring, instance, 60, NOW), 'base64url');
+      const reference = createHmac('sha256', ring.keys.get(0)!)
+        .update(token.subarray(0, 16))
+        .update(instance)
+        .digest()
+        .subarray(0, 24);
+      assert.deepEqual(token.subarray(16), reference);
+    }
   });
 
   it('are valid for the instance that issued them until the TTL runs out', () => {
