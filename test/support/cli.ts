@@ -1,8 +1,15 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The CLI from source, as `npx imdsd` runs it from dist/ after `npm install`. */
 export const CLI_ENTRY = fileURLToPath(new URL('../../src/cli/run.ts', import.meta.url));
+
+/** The published bin script, which runs dist/ (built by `npm install`). */
+export const BIN_SCRIPT = fileURLToPath(new URL('../../bin/imdsd.js', import.meta.url));
+
+/** How a test starts the CLI: from source (the default), or as the installed program. */
+export type CliLauncher = (args: string[], env: NodeJS.ProcessEnv) => ChildProcess;
 
 export interface CliResult {
   code: number | null;
@@ -14,9 +21,10 @@ export function runCli(
   args: string[],
   env: NodeJS.ProcessEnv = {},
   timeoutMs = 20_000,
+  launch: CliLauncher = spawnCli,
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawnCli(args, env);
+    const child = launch(args, env);
     let stdout = '';
     let stderr = '';
     child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -31,7 +39,23 @@ export function runCli(
 }
 
 export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', CLI_ENTRY, ...args], {
+  return spawn(process.execPath, ['--import', 'tsx', CLI_ENTRY, ...args], spawnOptions(env));
+}
+
+/**
+ * `program ARGS`, as a shell runs an npm bin link. The launcher line of bin/imdsd.js finds node
+ * on the PATH, so the node running the tests comes first there.
+ */
+export function spawnProgram(program: string): CliLauncher {
+  return (args, env) => {
+    const options = spawnOptions(env);
+    options.env = { ...options.env, PATH: `${dirname(process.execPath)}:${process.env['PATH']}` };
+    return spawn(program, args, options);
+  };
+}
+
+function spawnOptions(env: NodeJS.ProcessEnv): SpawnOptions & { env: NodeJS.ProcessEnv } {
+  return {
     // The control API gets a free port too, unless a test asks for one: no test may depend on
     // 1339 being free on a shared machine.
     env: {
@@ -41,7 +65,7 @@ export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}): ChildProc
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  };
 }
 
 export interface ServingCli {
@@ -57,8 +81,9 @@ export function serveCli(
   args: string[],
   env: NodeJS.ProcessEnv = {},
   timeoutMs = 20_000,
+  launch: CliLauncher = spawnCli,
 ): Promise<ServingCli> {
-  const child = spawnCli(['serve', ...args], env);
+  const child = launch(['serve', ...args], env);
   let stdout = '';
   let stderr = '';
   child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
