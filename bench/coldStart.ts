@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { expectOk } from './httpExchange.ts';
 import { ROLE_LISTING_PATH, TOKEN_HEADER, TOKEN_PATH, TOKEN_TTL_HEADER } from './scenarios.ts';
 import { startProcess, waitForOutput } from './serverProcess.ts';
-import { IMDSD_LISTENING, spawnImdsd } from './targets.ts';
+import { IMDSD_LISTENING, launcherNodeFlags, spawnImdsd } from './targets.ts';
 
 /**
  * Cold start: from spawning `imdsd serve` to the first role credentials served, the way an SDK
@@ -71,7 +71,8 @@ export async function ceilingColdStart(
   const runsMs: number[] = [];
   for (let run = 0; run < runs; run += 1) {
     const startedAt = performance.now();
-    const server = startProcess(process.execPath, [CEILING_SERVER, recordedFile], {
+    const args = [...launcherNodeFlags(), CEILING_SERVER, recordedFile];
+    const server = startProcess(process.execPath, args, {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     try {

@@ -55,7 +55,8 @@ export interface ScenarioResult {
   title: string;
   requests: string[];
   runs: TargetRun[];
-  paced: PacedRun | undefined;
+  /** One paced run per connection count. */
+  paced: PacedRun[];
   peakRssBytes: Partial<Record<TargetName, number>>;
 }
 
@@ -102,7 +103,11 @@ export async function loadScenario(
     }
   }
 
-  const paced = await pacedRun(scenario, targets, runs, runOf, settings);
+  const paced: PacedRun[] = [];
+  for (const connections of settings.connections) {
+    const run = await pacedRun(scenario, targets, runs, runOf, settings, connections);
+    if (run !== undefined) paced.push(run);
+  }
 
   const peak: Partial<Record<TargetName, number>> = {};
   for (const target of targets) {
@@ -136,10 +141,12 @@ type RunOf = (
 ) => { url: string; requests: LoadRequest[]; connections: number };
 
 /**
- * imdsd and the ceiling at `pacedShare` of imdsd's best maximum, on the most connections
- * measured (many callers, each calling now and then). wrk paces with a random pause per
- * connection between requests; short probes adjust the pause until the rate wrk reaches is
- * within a few percent of the rate offered.
+ * imdsd and the ceiling at `pacedShare` of imdsd's best maximum at `connections`: few callers
+ * calling often, or many calling now and then. wrk paces with a random pause per connection
+ * between requests; short probes adjust the pause until the rate wrk reaches is within a few
+ * percent of the rate offered. wrk pauses after it connects and before it writes, so a paced
+ * connection sits open and idle for its pause, which an SDK's never does: the more connections,
+ * the more of them the server holds at once, and the more its heap keeps.
  */
 async function pacedRun(
   scenario: Scenario,
@@ -147,8 +154,8 @@ async function pacedRun(
   runs: readonly TargetRun[],
   runOf: RunOf,
   settings: LoadSettings,
+  connections: number,
 ): Promise<PacedRun | undefined> {
-  const connections = Math.max(...settings.connections);
   const imdsdMax = runs.find((run) => run.target === 'imdsd' && run.connections === connections);
   const imdsd = targets.find((target) => target.name === 'imdsd');
   const ceiling = targets.find((target) => target.name === 'ceiling');

@@ -23,6 +23,7 @@ import {
 } from './report.ts';
 import { SCENARIOS, TOKEN_PATH, TOKEN_TTL_HEADER, type LoadRequest } from './scenarios.ts';
 import {
+  launcherNodeFlags,
   motoAvailable,
   startCeilingTarget,
   startImdsdTarget,
@@ -41,7 +42,7 @@ import { wrkVersion } from './wrk.ts';
  *   --connections A,B   fixed connection counts (default 8,64)
  *   --scenario NAME     only this scenario (repeatable)
  *   --no-moto           leave moto out
- *   --cpu-prof DIR      write CPU profiles of imdsd (node --cpu-prof) into DIR
+ *   --cpu-prof DIR      write CPU profiles of imdsd (node --cpu-prof, default heap sizes) into DIR
  *   --skip PART         leave out load, cold-start or token-churn (repeatable)
  */
 
@@ -111,6 +112,7 @@ async function main(wrkName: string): Promise<void> {
       warmupSeconds: settings.warmupSeconds,
       rounds: settings.rounds,
       pinned: pinnedCpus() !== undefined,
+      nodeFlags: launcherNodeFlags(),
     },
     scenarios,
     coldStart,

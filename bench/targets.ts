@@ -1,4 +1,6 @@
-import { spawnSync } from 'node:child_process';
+import { spawnSync, type SpawnOptions } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { exchange } from './httpExchange.ts';
@@ -40,15 +42,14 @@ export interface ImdsdTargetOptions {
   cpuProfileDir?: string;
 }
 
-/** `imdsd serve` started the way its users start it, printing its address when it listens. */
+/**
+ * `imdsd serve` started the way its users start it: the bin script run as a program, so that
+ * its launcher line picks node's flags (bin/imdsd.js). A CPU profile needs `node --cpu-prof`,
+ * which NODE_OPTIONS refuses, so a profiled imdsd runs under node directly, with node's
+ * default heap sizes.
+ */
 export function spawnImdsd(options: ImdsdTargetOptions): ServerProcess {
-  const profile =
-    options.cpuProfileDir === undefined
-      ? []
-      : ['--cpu-prof', '--cpu-prof-dir', options.cpuProfileDir];
-  const args = [
-    ...profile,
-    IMDSD_BIN,
+  const serveArgs = [
     'serve',
     '--state',
     options.state,
@@ -59,11 +60,16 @@ export function spawnImdsd(options: ImdsdTargetOptions): ServerProcess {
     '--log-level',
     'warn',
   ];
-  return startProcess(process.execPath, args, {
+  const spawnOptions: SpawnOptions = {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: serverEnv(),
-  });
+    // The bin script finds node on the PATH: make it the node this harness runs on.
+    env: { ...serverEnv(), PATH: `${dirname(process.execPath)}:${process.env['PATH'] ?? ''}` },
+  };
+  if (options.cpuProfileDir === undefined) return startProcess(IMDSD_BIN, serveArgs, spawnOptions);
+
+  const profile = ['--cpu-prof', '--cpu-prof-dir', options.cpuProfileDir];
+  return startProcess(process.execPath, [...profile, IMDSD_BIN, ...serveArgs], spawnOptions);
 }
 
 /** The line `imdsd serve` prints once it listens; its groups are the host and the port. */
@@ -75,9 +81,20 @@ export async function startImdsdTarget(options: ImdsdTargetOptions): Promise<Tar
   return target('imdsd', server, `http://${host}:${port}/`, IMDSD_DEFAULT_ROLE);
 }
 
+/**
+ * The node flags the launcher line of bin/imdsd.js starts imdsd with. The ceiling runs with the
+ * same ones, so that a ratio to it measures imdsd's own code and not a heap setting.
+ */
+export function launcherNodeFlags(): string[] {
+  const launcher = /exec node (.*) "\$0" "\$@"/.exec(readFileSync(IMDSD_BIN, 'utf8'));
+  if (launcher === null) throw new Error(`no launcher line in ${IMDSD_BIN}`);
+  return launcher[1]!.split(' ').filter(Boolean);
+}
+
 /** The ceiling answers with the responses in `recordedFile` (see recordedResponses.ts). */
 export async function startCeilingTarget(recordedFile: string): Promise<Target> {
-  const server = startProcess(process.execPath, [CEILING_SERVER, recordedFile], {
+  const args = [...launcherNodeFlags(), CEILING_SERVER, recordedFile];
+  const server = startProcess(process.execPath, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: serverEnv(),
   });
