@@ -57,10 +57,16 @@ describe('imdsd serve without the hop-limit addon', () => {
     );
     let stdout = '';
     let stderr = '';
+    let stopping = false;
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
       stderr += chunk;
-      if (stderr.includes('AWS_EC2_METADATA_SERVICE_ENDPOINT=')) child.kill('SIGTERM');
+      // One SIGTERM only: the endpoint lines may arrive in several chunks, and a second signal
+      // while imdsd closes is the operator's "stop now", which ends it without an exit code.
+      if (!stopping && stderr.includes('AWS_EC2_METADATA_SERVICE_ENDPOINT=')) {
+        stopping = true;
+        child.kill('SIGTERM');
+      }
     });
     const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
 
