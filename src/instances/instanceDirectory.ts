@@ -12,10 +12,12 @@ export class InstanceDirectory {
   readonly #instances: readonly EmulatedInstance[];
   readonly #byId: ReadonlyMap<string, EmulatedInstance>;
   readonly #byCaller = new Map<string, EmulatedInstance | null>();
+  readonly #everyCaller: Readonly<Record<4 | 6, EmulatedInstance | undefined>>;
 
   constructor(instances: readonly EmulatedInstance[]) {
     this.#instances = instances;
     this.#byId = new Map(instances.map((instance) => [instance.instanceId, instance]));
+    this.#everyCaller = { 4: soleInstanceFor(instances, 4), 6: soleInstanceFor(instances, 6) };
   }
 
   get all(): readonly EmulatedInstance[] {
@@ -24,6 +26,15 @@ export class InstanceDirectory {
 
   byId(instanceId: string): EmulatedInstance | undefined {
     return this.#byId.get(instanceId);
+  }
+
+  /**
+   * The instance every caller of one address family sees, when that takes no address to know:
+   * a lone instance whose `clients` hold the whole family (`0.0.0.0/0`, `::/0`, the default).
+   * The front then skips the caller's address, which costs a system call per connection.
+   */
+  forEveryCaller(family: 4 | 6): EmulatedInstance | undefined {
+    return this.#everyCaller[family];
   }
 
   forCaller(address: string): EmulatedInstance | undefined {
@@ -49,4 +60,16 @@ export class InstanceDirectory {
     }
     return best;
   }
+}
+
+function soleInstanceFor(
+  instances: readonly EmulatedInstance[],
+  family: 4 | 6,
+): EmulatedInstance | undefined {
+  const [only, ...others] = instances;
+  if (only === undefined || others.length > 0) return undefined;
+  const holdsFamily = only.clients.some(
+    (block) => block.family === family && block.prefixLength === 0,
+  );
+  return holdsFamily ? only : undefined;
 }

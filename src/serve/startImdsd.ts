@@ -98,7 +98,8 @@ export async function startImdsd(options: StartOptions): Promise<RunningImdsd> {
 
     const limits = { ...LISTENER_LIMITS, ...options.listenerLimits };
     for (const text of config.listen) {
-      listeners.push(await listen(parseListenAddress(text) as ListenAddress, front, limits));
+      const address = parseListenAddress(text) as ListenAddress;
+      listeners.push(await listen(address, front(address), limits));
     }
     api = await startControlApi({
       config,
