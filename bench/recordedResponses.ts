@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { expectOk } from './httpExchange.ts';
-import type { LoadRequest } from './scenarios.ts';
+import { SCENARIOS, TOKEN_PATH, TOKEN_TTL_HEADER, type LoadRequest } from './scenarios.ts';
+import { startImdsdTarget } from './targets.ts';
 
 /**
  * Records imdsd's answer to each request the scenarios send, for the ceiling server to replay
@@ -33,4 +34,27 @@ function withoutDate(rawHeaders: readonly string[]): string[] {
     if (name.toLowerCase() !== 'date') kept.push(name, rawHeaders[index + 1] as string);
   }
   return kept;
+}
+
+/** imdsd's answer to every request any scenario sends, for the ceiling to replay. */
+export async function recordCeilingResponses(file: string): Promise<void> {
+  const imdsd = await startImdsdTarget({ state: ':memory:' });
+  try {
+    const token = await fetchSessionToken(imdsd.baseUrl);
+    const requests = SCENARIOS.flatMap((scenario) =>
+      scenario.requests({ roleName: imdsd.roleName, token }),
+    );
+    await recordResponses(imdsd.baseUrl, requests, file);
+  } finally {
+    await imdsd.stop();
+  }
+}
+
+export async function fetchSessionToken(baseUrl: string): Promise<string> {
+  const tokenPut: LoadRequest = {
+    method: 'PUT',
+    path: TOKEN_PATH,
+    headers: { [TOKEN_TTL_HEADER]: '21600' },
+  };
+  return (await expectOk(baseUrl, tokenPut)).body.toString();
 }

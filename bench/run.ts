@@ -10,9 +10,9 @@ import {
   prepareStateFile,
   type ColdStartSeries,
 } from './coldStart.ts';
-import { expectOk } from './httpExchange.ts';
+import { buildImdsd } from './buildImdsd.ts';
 import { loadScenario, type LoadSettings, type ScenarioResult } from './loadScenarios.ts';
-import { recordResponses } from './recordedResponses.ts';
+import { recordCeilingResponses } from './recordedResponses.ts';
 import { pinnedCpus } from './cpuPinning.ts';
 import {
   checkTargets,
@@ -21,7 +21,7 @@ import {
   type BenchResults,
   type TokenChurnResult,
 } from './report.ts';
-import { SCENARIOS, TOKEN_PATH, TOKEN_TTL_HEADER, type LoadRequest } from './scenarios.ts';
+import { scenariosNamed } from './scenarios.ts';
 import {
   launcherNodeFlags,
   motoAvailable,
@@ -93,7 +93,7 @@ try {
 async function main(wrkName: string): Promise<void> {
   const startedAt = new Date().toISOString();
   const loadAverageAtStart = loadavg();
-  build();
+  buildImdsd();
 
   const recordedFile = join(scratch, 'recorded.json');
   await recordCeilingResponses(recordedFile);
@@ -131,46 +131,6 @@ async function main(wrkName: string): Promise<void> {
   process.stderr.write(`bench: wrote ${join('bench', 'results', 'latest.md')} and latest.json\n`);
 }
 
-/** `imdsd serve` runs from dist/, as users run it: build it from the current sources first. */
-function build(): void {
-  const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
-  const result = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], {
-    cwd: ROOT,
-    stdio: 'inherit',
-  });
-  if (result.status !== 0) throw new Error('the build failed');
-}
-
-function selectedScenarios(): typeof SCENARIOS {
-  const names = flags.scenario;
-  if (names === undefined) return SCENARIOS;
-  const unknown = names.filter((name) => !SCENARIOS.some((scenario) => scenario.name === name));
-  if (unknown.length > 0)
-    throw new Error(
-      `unknown scenario ${unknown.join(', ')}; known: ${SCENARIOS.map((s) => s.name).join(', ')}`,
-    );
-  return SCENARIOS.filter((scenario) => names.includes(scenario.name));
-}
-
-/** imdsd's answer to every request any scenario sends, for the ceiling to replay. */
-async function recordCeilingResponses(file: string): Promise<void> {
-  const imdsd = await startImdsdTarget({ state: ':memory:' });
-  try {
-    const tokenPut: LoadRequest = {
-      method: 'PUT',
-      path: TOKEN_PATH,
-      headers: { [TOKEN_TTL_HEADER]: '21600' },
-    };
-    const token = (await expectOk(imdsd.baseUrl, tokenPut)).body.toString();
-    const requests = SCENARIOS.flatMap((scenario) =>
-      scenario.requests({ roleName: imdsd.roleName, token }),
-    );
-    await recordResponses(imdsd.baseUrl, requests, file);
-  } finally {
-    await imdsd.stop();
-  }
-}
-
 /** Each scenario on fresh servers, so that each peak RSS belongs to one scenario. */
 async function loadAll(recordedFile: string): Promise<ScenarioResult[]> {
   const withMoto = !flags['no-moto'] && motoAvailable();
@@ -178,7 +138,7 @@ async function loadAll(recordedFile: string): Promise<ScenarioResult[]> {
     process.stderr.write('bench: moto is left out (--no-moto, or python3 has no moto)\n');
 
   const results: ScenarioResult[] = [];
-  for (const scenario of selectedScenarios()) {
+  for (const scenario of scenariosNamed(flags.scenario)) {
     const targets: Target[] = [];
     try {
       targets.push(await startCeilingTarget(recordedFile));

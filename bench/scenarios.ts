@@ -72,3 +72,14 @@ export const SCENARIOS: readonly Scenario[] = [
     ],
   },
 ];
+
+/** The scenarios `--scenario` names, all of them when it names none. */
+export function scenariosNamed(names: readonly string[] | undefined): readonly Scenario[] {
+  if (names === undefined) return SCENARIOS;
+  const unknown = names.filter((name) => !SCENARIOS.some((scenario) => scenario.name === name));
+  if (unknown.length > 0)
+    throw new Error(
+      `unknown scenario ${unknown.join(', ')}; known: ${SCENARIOS.map((s) => s.name).join(', ')}`,
+    );
+  return SCENARIOS.filter((scenario) => names.includes(scenario.name));
+}

@@ -18,13 +18,19 @@ process.once('exit', () => {
   for (const child of running) child.kill('SIGKILL');
 });
 
-/** Starts a server on the servers' CPU (cpuPinning.ts); taskset execs it, so the pid is the server's. */
+/**
+ * Starts a server on the servers' CPU (cpuPinning.ts); taskset execs it, so the pid is the
+ * server's. `pinned: false` leaves it to the scheduler (runs whose figures do not depend on time).
+ */
 export function startProcess(
   command: string,
   args: readonly string[],
   options: SpawnOptions,
+  pinned = true,
 ): ServerProcess {
-  const [pinnedCommand, pinnedArgs] = onCpu('server', command, args);
+  const [pinnedCommand, pinnedArgs] = pinned
+    ? onCpu('server', command, args)
+    : [command, [...args]];
   const child = spawn(pinnedCommand, pinnedArgs, options);
   if (child.pid === undefined) throw new Error(`cannot start ${command}`);
   running.add(child);

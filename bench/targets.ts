@@ -31,9 +31,11 @@ export interface Target {
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const IMDSD_BIN = fileURLToPath(new URL('../bin/imdsd.js', import.meta.url));
 const CEILING_SERVER = fileURLToPath(new URL('./ceilingServer.mjs', import.meta.url));
-const IMDSD_DEFAULT_ROLE = 'imdsd-instance-role';
+export const IMDSD_DEFAULT_ROLE = 'imdsd-instance-role';
 const MOTO_ROLE = 'default-role';
 const READY_TIMEOUT_MS = 20_000;
+/** The line the ceiling prints once it listens; its group is the port. */
+const CEILING_LISTENING = /listening (\d+)/;
 
 export interface ImdsdTargetOptions {
   /** `:memory:` or a state file. */
@@ -49,17 +51,7 @@ export interface ImdsdTargetOptions {
  * default heap sizes.
  */
 export function spawnImdsd(options: ImdsdTargetOptions): ServerProcess {
-  const serveArgs = [
-    'serve',
-    '--state',
-    options.state,
-    '--listen',
-    '127.0.0.1:0',
-    '--api-listen',
-    '127.0.0.1:0',
-    '--log-level',
-    'warn',
-  ];
+  const serveArgs = imdsdServeArgs(options.state);
   const spawnOptions: SpawnOptions = {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -70,6 +62,50 @@ export function spawnImdsd(options: ImdsdTargetOptions): ServerProcess {
 
   const profile = ['--cpu-prof', '--cpu-prof-dir', options.cpuProfileDir];
   return startProcess(process.execPath, [...profile, IMDSD_BIN, ...serveArgs], spawnOptions);
+}
+
+function imdsdServeArgs(state: string): string[] {
+  return [
+    'serve',
+    '--state',
+    state,
+    '--listen',
+    '127.0.0.1:0',
+    '--api-listen',
+    '127.0.0.1:0',
+    '--log-level',
+    'warn',
+  ];
+}
+
+/**
+ * A target as a node command line, for a harness that runs node under another program
+ * (valgrind): node's flags from the launcher, the script and its arguments, and the line it
+ * prints once it listens, whose last group is the port.
+ */
+export interface NodeServerCommand {
+  nodeArgs: string[];
+  ready: RegExp;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+}
+
+export function imdsdNodeCommand(state: string): NodeServerCommand {
+  return {
+    nodeArgs: [...launcherNodeFlags(), IMDSD_BIN, ...imdsdServeArgs(state)],
+    ready: IMDSD_LISTENING,
+    env: serverEnv(),
+    cwd: ROOT,
+  };
+}
+
+export function ceilingNodeCommand(recordedFile: string): NodeServerCommand {
+  return {
+    nodeArgs: [...launcherNodeFlags(), CEILING_SERVER, recordedFile],
+    ready: CEILING_LISTENING,
+    env: serverEnv(),
+    cwd: ROOT,
+  };
 }
 
 /** The line `imdsd serve` prints once it listens; its groups are the host and the port. */
@@ -98,7 +134,7 @@ export async function startCeilingTarget(recordedFile: string): Promise<Target> 
     stdio: ['ignore', 'pipe', 'pipe'],
     env: serverEnv(),
   });
-  const [, port] = await readyOrStop(server, /listening (\d+)/);
+  const [, port] = await readyOrStop(server, CEILING_LISTENING);
   return target('ceiling', server, `http://127.0.0.1:${port}/`, IMDSD_DEFAULT_ROLE);
 }
 
