@@ -14,13 +14,17 @@ import type { StateStore } from '../store/stateStore.ts';
  * Nothing is generated or parsed until first needed: an RSA key takes 50 ms to over a second to
  * generate, and node-forge (needed for PKCS#7 and the certificate only) 30 ms or more to load,
  * while most callers never ask for a signature. prepare() generates a missing key off the main
- * thread, so the first signature need not wait for it either.
+ * thread; the signing methods generate one on the spot, so callers that must not block the
+ * event loop await prepare() first.
  */
 export interface IdentitySigner {
   readonly certificatePem: string;
   pkcs7(document: string): string;
   signature(document: string): string;
-  /** Generates the key, if the store has none yet, on the thread pool; never rejects. */
+  /**
+   * Generates the key, if the store has none yet, on the thread pool; never rejects. Every call
+   * while one generation runs waits for that one.
+   */
   prepare(): Promise<void>;
 }
 
@@ -42,6 +46,7 @@ export function loadIdentitySigner(store: StateStore): IdentitySigner {
   let forgeSigner:
     | { key: Forge.pki.rsa.PrivateKey; certificate: Forge.pki.Certificate }
     | undefined;
+  let generating: Promise<void> | undefined;
 
   const keyPem = (): string =>
     (privateKeyPem ??= store
@@ -92,7 +97,7 @@ export function loadIdentitySigner(store: StateStore): IdentitySigner {
     prepare() {
       privateKeyPem ??= store.recall(KEY_NAME)?.toString();
       if (privateKeyPem !== undefined) return Promise.resolve();
-      return new Promise((resolve) => {
+      return (generating ??= new Promise((resolve) => {
         generateKeyPair('rsa', RSA_KEY, (error, _publicKey, generated) => {
           // A key another start stored meanwhile wins. On a failure (or a store closed by then)
           // nothing is lost: the key is made when first needed, and that error surfaces there.
@@ -105,7 +110,7 @@ export function loadIdentitySigner(store: StateStore): IdentitySigner {
           }
           resolve();
         });
-      });
+      }));
     },
   };
 }

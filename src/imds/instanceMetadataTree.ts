@@ -299,18 +299,28 @@ function dynamicData(identity: InstanceIdentity, signer: IdentitySigner): Direct
   const document = instanceIdentityDocument(identity);
   let signatures: { pkcs7: string; signature: string } | undefined;
 
-  // Signing is done once per instance, on first use: the document never changes.
-  const signed = (): { pkcs7: string; signature: string } =>
-    (signatures ??= { pkcs7: signer.pkcs7(document), signature: signer.signature(document) });
+  // Signing is done once per instance, on first use: the document never changes. The key is
+  // awaited, not made on the spot: generating it would stop every other caller for up to a
+  // second.
+  const signed = async (): Promise<{ pkcs7: string; signature: string }> => {
+    if (signatures === undefined) await signer.prepare();
+    return (signatures ??= {
+      pkcs7: signer.pkcs7(document),
+      signature: signer.signature(document),
+    });
+  };
 
   return directory({
     fws: directory({ 'instance-monitoring': leaf('disabled') }),
     'instance-identity': directory(
       {
         document: leaf(document, { lastModified: identity.launchTime }),
-        pkcs7: dynamicLeaf(() => ({ body: signed().pkcs7, ...signatureContent })),
-        rsa2048: dynamicLeaf(() => ({ body: signed().pkcs7, ...signatureContent })),
-        signature: dynamicLeaf(() => ({ body: signed().signature, ...signatureContent })),
+        pkcs7: dynamicLeaf(async () => ({ body: (await signed()).pkcs7, ...signatureContent })),
+        rsa2048: dynamicLeaf(async () => ({ body: (await signed()).pkcs7, ...signatureContent })),
+        signature: dynamicLeaf(async () => ({
+          body: (await signed()).signature,
+          ...signatureContent,
+        })),
       },
       // The order of the EC2 user guide's listing; dsa2048 is not served (README, Limitations).
       { listing: () => ['rsa2048', 'pkcs7', 'document', 'signature'] },

@@ -58,6 +58,7 @@ export async function startImdsd(options: StartOptions): Promise<RunningImdsd> {
   const store = openStateStore(config.state ?? defaultStatePath());
   const listeners: BoundListener[] = [];
   let api: BoundListener | undefined;
+  let identityKeyTimer: NodeJS.Timeout | undefined;
   const closeListeners = (): Promise<unknown> =>
     Promise.all([...listeners, ...(api ? [api] : [])].map(closeListener));
   const clock = options.clock ?? systemClock;
@@ -111,8 +112,11 @@ export async function startImdsd(options: StartOptions): Promise<RunningImdsd> {
     });
 
     logStarted(logger, config, instances, listeners, hopLimit, store);
-    // The identity key, if this state has none yet, is generated once serving has begun.
-    void signer.prepare();
+    // The identity key, if this state has none yet, is generated on the thread pool once the
+    // first callers are served: SDKs that start with their host ask for credentials at once,
+    // and on one CPU the generation made them wait for it. A signature asked for sooner starts
+    // it then.
+    identityKeyTimer = setTimeout(() => void signer.prepare(), IDENTITY_KEY_DELAY_MS).unref();
     const waitMs = config.credentials.startupWaitSeconds * 1000;
     const readiness = await prefetchRoleCredentials(roleSources, instances, waitMs, clock, logger);
 
@@ -125,18 +129,23 @@ export async function startImdsd(options: StartOptions): Promise<RunningImdsd> {
       minter,
       isReady: readiness.isReady,
       async close() {
+        clearTimeout(identityKeyTimer);
         cache.close();
         await closeListeners();
         store.close();
       },
     };
   } catch (error) {
+    clearTimeout(identityKeyTimer);
     cache.close();
     await closeListeners();
     store.close();
     throw error;
   }
 }
+
+/** How long after start the identity key, if missing, begins to be generated. */
+const IDENTITY_KEY_DELAY_MS = 1_000;
 
 /** A call that would wait longer than this for the STS budget is refused at once (the cache retries). */
 const STS_BUDGET_MAX_WAIT_MS = 30_000;

@@ -135,3 +135,29 @@ describe('instance identity documents', () => {
     assert.match(stdout, /Verified OK/);
   });
 });
+
+describe('the identity key, made on first need', () => {
+  it('is generated off the event loop: other callers are answered meanwhile', async () => {
+    const server = await startTestServer({ state: ':memory:' });
+    try {
+      const answered: string[] = [];
+      const signature = send(server.baseUrl, {
+        path: '/latest/dynamic/instance-identity/signature',
+      }).then((response) => {
+        answered.push('signature');
+        return response;
+      });
+      // An RSA-2048 key takes 50 ms to over a second to generate; the signature request is
+      // being served well before this one is sent.
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      const instanceId = await send(server.baseUrl, { path: '/latest/meta-data/instance-id' });
+      answered.push('instance-id');
+
+      assert.equal(instanceId.status, 200);
+      assert.equal((await signature).status, 200);
+      assert.deepEqual(answered, ['instance-id', 'signature']);
+    } finally {
+      await server.close();
+    }
+  });
+});
