@@ -6,8 +6,7 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 /** `imdsd serve` runs from dist/, as users run it: build it from the current sources first. */
 export function buildImdsd(): void {
-  const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
-  const result = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], {
+  const result = spawnSync(process.execPath, [join(ROOT, 'scripts', 'bundle.mjs')], {
     cwd: ROOT,
     stdio: 'inherit',
   });

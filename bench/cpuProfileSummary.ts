@@ -51,6 +51,7 @@ profile.samples.forEach((id, index) => {
 });
 
 // Inclusive time of imdsd's own functions (dist/ or src/): their self time plus their callees'.
+// The program is one bundle, so its functions share one file; their names tell them apart.
 const inclusiveUs = new Map<string, number>();
 const subtreeUs = (node: ProfileNode): number =>
   (node.children ?? []).reduce(

@@ -5,4 +5,4 @@
 // default lets the heap of a busy `imdsd serve` grow by about 25 MB more for no gain in speed
 // (bench/results/latest.md). V8 reads this size only when node starts, so no code can set it.
 // `node bin/imdsd.js` runs imdsd with node's defaults.
-import '../dist/cli/run.js';
+import '../dist/bundle/imdsd.js';

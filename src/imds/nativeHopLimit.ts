@@ -23,7 +23,10 @@ export interface SocketHopLimit {
   ipv6UnicastHops?: number;
 }
 
-/** Same place relative to src/imds/ and to dist/imds/: the repository root's native/build. */
+/**
+ * Same place relative to src/imds/ and to the program, dist/bundle/imdsd.js (scripts/bundle.mjs):
+ * the repository root's native/build.
+ */
 export const HOP_LIMIT_ADDON_PATH = fileURLToPath(
   new URL('../../native/build/Release/hop_limit.node', import.meta.url),
 );

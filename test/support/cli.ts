@@ -2,10 +2,10 @@ import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process'
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The CLI from source, as `npx imdsd` runs it from dist/ after `npm install`. */
+/** The CLI from source, as `npx imdsd` runs it bundled in dist/ after `npm install`. */
 export const CLI_ENTRY = fileURLToPath(new URL('../../src/cli/run.ts', import.meta.url));
 
-/** The published bin script, which runs dist/ (built by `npm install`). */
+/** The published bin script, which runs dist/bundle/imdsd.js (built by `npm install`). */
 export const BIN_SCRIPT = fileURLToPath(new URL('../../bin/imdsd.js', import.meta.url));
 
 /** How a test starts the CLI: from source (the default), or as the installed program. */
