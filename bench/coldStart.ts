@@ -1,9 +1,8 @@
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import { expectOk } from './httpExchange.ts';
 import { ROLE_LISTING_PATH, TOKEN_HEADER, TOKEN_PATH, TOKEN_TTL_HEADER } from './scenarios.ts';
 import { startProcess, waitForOutput } from './serverProcess.ts';
-import { IMDSD_LISTENING, launcherNodeFlags, spawnImdsd } from './targets.ts';
+import { ceilingNodeCommand, IMDSD_LISTENING, spawnImdsd } from './targets.ts';
 
 /**
  * Cold start: from spawning `imdsd serve` to the first role credentials served, the way an SDK
@@ -19,7 +18,6 @@ export interface ColdStartSeries {
 }
 
 const READY_TIMEOUT_MS = 20_000;
-const CEILING_SERVER = fileURLToPath(new URL('./ceilingServer.mjs', import.meta.url));
 
 export async function imdsdColdStart(
   state: string,
@@ -71,12 +69,13 @@ export async function ceilingColdStart(
   const runsMs: number[] = [];
   for (let run = 0; run < runs; run += 1) {
     const startedAt = performance.now();
-    const args = [...launcherNodeFlags(), CEILING_SERVER, recordedFile];
-    const server = startProcess(process.execPath, args, {
+    const command = ceilingNodeCommand(recordedFile);
+    const server = startProcess(process.execPath, command.nodeArgs, {
       stdio: ['ignore', 'pipe', 'pipe'],
+      env: command.env,
     });
     try {
-      const [, port] = await waitForOutput(server.child, /listening (\d+)/, READY_TIMEOUT_MS);
+      const [, port] = await waitForOutput(server.child, command.ready, READY_TIMEOUT_MS);
       await expectOk(`http://127.0.0.1:${port}/`, { method: 'GET', path: firstPath, headers: {} });
       runsMs.push(performance.now() - startedAt);
     } finally {

@@ -53,6 +53,16 @@ if (valgrind === undefined) {
   process.exit(1);
 }
 
+interface InstructionRun {
+  startedAt: string;
+  valgrind: string;
+  node: string;
+  nodeFlags: string[];
+  warmup: number;
+  requests: number;
+  concurrency: number;
+}
+
 interface InstructionCount {
   scenario: string;
   ceiling: number;
@@ -78,7 +88,7 @@ async function main(valgrindName: string): Promise<void> {
     counts.push(await countScenario(scenario, recordedFile));
   }
 
-  const run = {
+  const run: InstructionRun = {
     startedAt,
     valgrind: valgrindName,
     node: process.version,
@@ -144,14 +154,11 @@ async function load(port: number, sent: readonly LoadRequest[], count: number): 
     throw new Error(`${outcome.failed} of ${count} requests were not answered 200 on ${port}`);
 }
 
-function renderMarkdown(
-  run: { startedAt: string; valgrind: string; node: string; nodeFlags: string[] },
-  counts: readonly InstructionCount[],
-): string {
+function renderMarkdown(run: InstructionRun, counts: readonly InstructionCount[]): string {
   const lines = [
     `Run ${run.startedAt}, ${run.valgrind} (callgrind), node ${run.node} ${run.nodeFlags.join(' ')}. ` +
-      `Instructions per request in every thread of the server, counted over ${requests} requests ` +
-      `after ${warmup} of warm-up, ${CONCURRENCY} connections at a time, each request on a new ` +
+      `Instructions per request in every thread of the server, counted over ${run.requests} requests ` +
+      `after ${run.warmup} of warm-up, ${run.concurrency} connections at a time, each request on a new ` +
       `connection. Kernel work (system calls) is not counted.`,
     '',
     '| scenario | ceiling | imdsd | × ceiling |',

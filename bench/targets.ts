@@ -129,12 +129,12 @@ export function launcherNodeFlags(): string[] {
 
 /** The ceiling answers with the responses in `recordedFile` (see recordedResponses.ts). */
 export async function startCeilingTarget(recordedFile: string): Promise<Target> {
-  const args = [...launcherNodeFlags(), CEILING_SERVER, recordedFile];
-  const server = startProcess(process.execPath, args, {
+  const command = ceilingNodeCommand(recordedFile);
+  const server = startProcess(process.execPath, command.nodeArgs, {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: serverEnv(),
+    env: command.env,
   });
-  const [, port] = await readyOrStop(server, CEILING_LISTENING);
+  const [, port] = await readyOrStop(server, command.ready);
   return target('ceiling', server, `http://127.0.0.1:${port}/`, IMDSD_DEFAULT_ROLE);
 }
 
