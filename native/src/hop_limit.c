@@ -5,7 +5,9 @@
  * httpPutResponseHopLimit as its TTL, as EC2 does (docs: "Instance metadata access
  * considerations", hop limit). Nothing else belongs in this file.
  *
- *   setHopLimit(fd, hopLimit)  sets IP_TTL and, on an IPv6 socket, IPV6_UNICAST_HOPS
+ *   setHopLimit(fd, hopLimit[, family])
+ *                              sets IP_TTL and, on an IPv6 socket, IPV6_UNICAST_HOPS; family
+ *                              (4 or 6) is the socket's, when the caller knows it
  *   getHopLimit(fd)            { ipTtl, ipv6UnicastHops } as the kernel will use them
  *
  * Errors are thrown as Error objects with `errno` and `syscall` properties.
@@ -68,9 +70,31 @@ static int peer_is_ipv4_mapped(int fd) {
   return peer.sin6_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&peer.sin6_addr);
 }
 
+/*
+ * The family named by argument `index` (4 or 6), or else the socket's own, asked of the kernel.
+ * A listener knows its sockets' family; naming it saves a getsockname on every token response.
+ * Returns -1 with an exception pending on failure.
+ */
+static int family_argument(napi_env env, napi_value *argv, size_t argc, size_t index, int fd) {
+  napi_valuetype type = napi_undefined;
+  if (index < argc) napi_typeof(env, argv[index], &type);
+  if (type == napi_undefined) {
+    int family = socket_family(fd);
+    if (family < 0) throw_errno(env, "getsockname", errno);
+    return family;
+  }
+
+  double named;
+  if (napi_get_value_double(env, argv[index], &named) != napi_ok || (named != 4 && named != 6)) {
+    napi_throw_range_error(env, NULL, "family must be 4 or 6");
+    return -1;
+  }
+  return named == 4 ? AF_INET : AF_INET6;
+}
+
 static napi_value set_hop_limit(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
+  size_t argc = 3;
+  napi_value argv[3];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
 
   int fd, hop_limit;
@@ -79,8 +103,8 @@ static napi_value set_hop_limit(napi_env env, napi_callback_info info) {
     return NULL;
   }
 
-  int family = socket_family(fd);
-  if (family < 0) return throw_errno(env, "getsockname", errno);
+  int family = family_argument(env, argv, argc, 2, fd);
+  if (family < 0) return NULL;
 
   if (family == AF_INET6) {
     if (setsockopt(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &hop_limit, sizeof hop_limit) != 0) {

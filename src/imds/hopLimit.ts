@@ -9,7 +9,11 @@ export interface HopLimitControl {
   readonly enforced: boolean;
   /** Why it is not enforced (the addon is missing, say), for the startup warning. */
   readonly reason?: string;
-  setHopLimit(socket: Socket, hopLimit: number): void;
+  /**
+   * `family` is the socket's address family where the caller knows it (a listener does): the
+   * addon then need not ask the kernel, a system call saved on every token response.
+   */
+  setHopLimit(socket: Socket, hopLimit: number, family?: 4 | 6): void;
 }
 
 export const HOP_LIMIT_NOT_ENFORCED: HopLimitControl = {

@@ -110,7 +110,7 @@ function route(
     version !== undefined &&
     VERSIONS.has(version)
   ) {
-    return tokenEndpoint(options, instance, request, response, version, nowMs);
+    return tokenEndpoint(options, instance, family, request, response, version, nowMs);
   }
 
   if (request.method !== 'GET' && request.method !== 'HEAD') {
@@ -128,6 +128,7 @@ function route(
 function tokenEndpoint(
   options: ImdsFrontOptions,
   instance: EmulatedInstance,
+  family: 4 | 6,
   request: IncomingMessage,
   response: ServerResponse,
   version: string,
@@ -142,7 +143,8 @@ function tokenEndpoint(
   if (ttlSeconds === undefined) return sendBadRequest(response, false, nowMs);
 
   const token = mintSessionToken(options.tokenKeys, instance.instanceId, ttlSeconds, nowMs);
-  options.hopLimit.setHopLimit(request.socket, instance.metadataOptions.httpPutResponseHopLimit);
+  const hopLimit = instance.metadataOptions.httpPutResponseHopLimit;
+  options.hopLimit.setHopLimit(request.socket, hopLimit, family);
   sendToken(response, token, ttlSeconds, nowMs);
 }
 

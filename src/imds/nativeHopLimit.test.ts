@@ -54,35 +54,46 @@ describe('the hop-limit addon', () => {
   });
 
   const cases = [
-    { name: 'an IPv4 connection', listen: '127.0.0.1', connect: '127.0.0.1', peer: '127.0.0.1' },
-    { name: 'an IPv6 connection', listen: '::1', connect: '::1', peer: '::1' },
+    {
+      name: 'an IPv4 connection',
+      listen: '127.0.0.1',
+      connect: '127.0.0.1',
+      peer: '127.0.0.1',
+      family: 4,
+    },
+    { name: 'an IPv6 connection', listen: '::1', connect: '::1', peer: '::1', family: 6 },
     {
       name: 'an IPv4 peer of a dual-stack listener',
       listen: '::',
       connect: '127.0.0.1',
       peer: '::ffff:127.0.0.1',
+      family: 6,
     },
-  ];
+  ] as const;
 
+  // The listener names its sockets' family; without it the addon asks the kernel.
   for (const testCase of cases) {
-    it(`sets the TTL of ${testCase.name} to the hop limit`, async () => {
-      const { server, close } = await connection(testCase.listen, testCase.connect);
-      try {
-        assert.equal(server.remoteAddress, testCase.peer);
-        const ipv6 = server.localAddress?.includes(':') === true;
-        const before = readHopLimit(addon!, server);
-        assert.notEqual(before.ipTtl, 2, 'a fresh connection starts with the default TTL');
+    for (const family of [undefined, testCase.family]) {
+      const how = family === undefined ? 'asking its family' : `told family ${family}`;
+      it(`sets the TTL of ${testCase.name} to the hop limit, ${how}`, async () => {
+        const { server, close } = await connection(testCase.listen, testCase.connect);
+        try {
+          assert.equal(server.remoteAddress, testCase.peer);
+          const ipv6 = server.localAddress?.includes(':') === true;
+          const before = readHopLimit(addon!, server);
+          assert.notEqual(before.ipTtl, 2, 'a fresh connection starts with the default TTL');
 
-        nativeHopLimitControl(addon!).setHopLimit(server, 2);
+          nativeHopLimitControl(addon!).setHopLimit(server, 2, family);
 
-        // IPv4 packets carry IP_TTL, IPv6 packets IPV6_UNICAST_HOPS; an IPv6 socket gets both,
-        // as its IPv4-mapped peers are sent IPv4 packets.
-        const after = readHopLimit(addon!, server);
-        assert.deepEqual(after, ipv6 ? { ipTtl: 2, ipv6UnicastHops: 2 } : { ipTtl: 2 });
-      } finally {
-        close();
-      }
-    });
+          // IPv4 packets carry IP_TTL, IPv6 packets IPV6_UNICAST_HOPS; an IPv6 socket gets
+          // both, as its IPv4-mapped peers are sent IPv4 packets.
+          const after = readHopLimit(addon!, server);
+          assert.deepEqual(after, ipv6 ? { ipTtl: 2, ipv6UnicastHops: 2 } : { ipTtl: 2 });
+        } finally {
+          close();
+        }
+      });
+    }
   }
 
   it('leaves other connections at the default TTL', async () => {
@@ -129,6 +140,27 @@ describe('the hop-limit addon', () => {
       () => nativeHopLimitControl(addon!).setHopLimit(notOpen, 1),
       /EBADF \(getsockname: Bad file descriptor\)/,
     );
+  });
+
+  it('sets the option straight away when told the family, with no getsockname first', () => {
+    const notOpen = { _handle: { fd: 2 ** 30 }, destroyed: false } as unknown as Socket;
+    assert.throws(
+      () => nativeHopLimitControl(addon!).setHopLimit(notOpen, 1, 4),
+      /EBADF \(setsockopt\(IP_TTL\): Bad file descriptor\)/,
+    );
+    assert.throws(
+      () => nativeHopLimitControl(addon!).setHopLimit(notOpen, 1, 6),
+      /EBADF \(setsockopt\(IPV6_UNICAST_HOPS\): Bad file descriptor\)/,
+    );
+  });
+
+  it('refuses a family other than 4 or 6 before it touches the socket', () => {
+    for (const family of [0, 5, 10, 4.5, '4']) {
+      assert.throws(
+        () => addon!.setHopLimit(2 ** 30, 1, family as 4),
+        (error) => error instanceof RangeError && error.message === 'family must be 4 or 6',
+      );
+    }
   });
 });
 

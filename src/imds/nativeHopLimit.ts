@@ -13,7 +13,8 @@ import { HOP_LIMIT_NOT_ENFORCED, type HopLimitControl } from './hopLimit.ts';
 
 /** What native/src/hop_limit.c exports. */
 export interface HopLimitAddon {
-  setHopLimit(fd: number, hopLimit: number): void;
+  /** `family` (4 or 6) is the socket's, where the caller knows it; else the addon asks. */
+  setHopLimit(fd: number, hopLimit: number, family?: 4 | 6): void;
   getHopLimit(fd: number): SocketHopLimit;
 }
 
@@ -65,9 +66,9 @@ function isHopLimitAddon(value: unknown): value is HopLimitAddon {
 export function nativeHopLimitControl(addon: HopLimitAddon): HopLimitControl {
   return {
     enforced: true,
-    setHopLimit(socket, hopLimit) {
+    setHopLimit(socket, hopLimit, family) {
       try {
-        addon.setHopLimit(socketFd(socket), hopLimit);
+        addon.setHopLimit(socketFd(socket), hopLimit, family);
       } catch (error) {
         const message = `cannot set hop limit ${hopLimit} on a connection: ${describeErrno(error)}`;
         throw new ImdsdError('HOP_LIMIT_UNAVAILABLE', message, { cause: error });

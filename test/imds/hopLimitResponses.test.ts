@@ -44,7 +44,11 @@ async function serve(hopLimit: HopLimitControl): Promise<{ running: RunningImdsd
 describe('hop limit per response', () => {
   const loaded = loadHopLimitAddon();
   const addon = 'reason' in loaded ? undefined : (loaded as HopLimitAddon);
-  const settings: Array<{ hopLimit: number; ipTtl: number | undefined }> = [];
+  const settings: Array<{
+    hopLimit: number;
+    family: 4 | 6 | undefined;
+    ipTtl: number | undefined;
+  }> = [];
   let server: { running: RunningImdsd; url: string };
 
   before(async () => {
@@ -53,9 +57,9 @@ describe('hop limit per response', () => {
     // The real control, plus a note of the TTL the socket has right before the response.
     server = await serve({
       enforced: true,
-      setHopLimit(socket, hopLimit) {
-        native.setHopLimit(socket, hopLimit);
-        settings.push({ hopLimit, ipTtl: readHopLimit(addon, socket).ipTtl });
+      setHopLimit(socket, hopLimit, family) {
+        native.setHopLimit(socket, hopLimit, family);
+        settings.push({ hopLimit, family, ipTtl: readHopLimit(addon, socket).ipTtl });
       },
     });
   });
@@ -66,7 +70,7 @@ describe('hop limit per response', () => {
     settings.length = 0;
   });
 
-  it("sends the token response at the instance's hop limit", async () => {
+  it("sends the token response at the instance's hop limit, naming the listener's family", async () => {
     const response = await fetch(`${server.url}/latest/api/token`, {
       method: 'PUT',
       headers: TOKEN_TTL,
@@ -74,7 +78,7 @@ describe('hop limit per response', () => {
 
     assert.equal(response.status, 200);
     assert.equal(response.headers.get('connection'), 'close');
-    assert.deepEqual(settings, [{ hopLimit: HOP_LIMIT, ipTtl: HOP_LIMIT }]);
+    assert.deepEqual(settings, [{ hopLimit: HOP_LIMIT, family: 4, ipTtl: HOP_LIMIT }]);
   });
 
   it('sends every other response with the default TTL', async () => {
