@@ -15,9 +15,11 @@ import { runLoad, type LoadResult, type LoadRun } from './wrk.ts';
  * Loads every target with one scenario: at each fixed connection count as fast as it goes, then
  * imdsd and the ceiling at the same paced rate (a share of imdsd's maximum) for the latency
  * target. Targets take turns, never run at once, and each measurement is repeated in rounds
- * that alternate the targets: on a shared machine other work only ever slows a run down, so
- * the best round of each target is the one least disturbed, and the targets' best rounds are
- * compared.
+ * that alternate the targets. On this shared VM a target's rate moves by half from one minute
+ * to the next, and with it the ceiling's: so a throughput ratio is taken within each round,
+ * between runs seconds apart, and the median of those ratios is the result (report.ts). The
+ * best round of each target, compared across rounds minutes apart, scattered by ±0.1 from run
+ * to run of the same build.
  */
 
 export interface LoadSettings {
@@ -37,8 +39,9 @@ export interface MeasuredLoad extends LoadResult {
 export interface TargetRun {
   target: TargetName;
   connections: number;
-  /** The round with the most requests per second. */
+  /** The round with the median requests per second. */
   result: MeasuredLoad;
+  /** In the order run: round i of every target ran back to back. */
   rounds: MeasuredLoad[];
 }
 
@@ -97,9 +100,9 @@ export async function loadScenario(
 
     for (const target of targets) {
       const results = rounds.get(target.name) ?? [];
-      const best = bestBy(results, (result) => result.requestsPerSecond);
-      if (best !== undefined)
-        runs.push({ target: target.name, connections, result: best, rounds: results });
+      const median = medianBy(results, (result) => result.requestsPerSecond);
+      if (median !== undefined)
+        runs.push({ target: target.name, connections, result: median, rounds: results });
     }
   }
 
@@ -217,6 +220,15 @@ async function measure(target: Target, run: LoadRun): Promise<MeasuredLoad> {
     serverCpuUsPerRequest:
       cpuUs === undefined || result.requests === 0 ? undefined : cpuUs / result.requests,
   };
+}
+
+/** The round in the middle when sorted by `score` (the lower middle of an even count). */
+function medianBy(
+  results: readonly MeasuredLoad[],
+  score: (result: MeasuredLoad) => number,
+): MeasuredLoad | undefined {
+  const sorted = [...results].sort((a, b) => score(a) - score(b));
+  return sorted[Math.floor((sorted.length - 1) / 2)];
 }
 
 function bestBy(

@@ -1,5 +1,5 @@
 import type { ColdStartSeries } from './coldStart.ts';
-import type { ScenarioResult, TargetRun } from './loadScenarios.ts';
+import type { MeasuredLoad, ScenarioResult, TargetRun } from './loadScenarios.ts';
 import type { TargetName } from './targets.ts';
 
 /**
@@ -53,7 +53,7 @@ export function checkTargets(results: BenchResults): TargetCheck[] {
 
   for (const scenario of results.scenarios) {
     for (const connections of results.settings.connections) {
-      const ratioToCeiling = rpsRatio(scenario.runs, 'imdsd', 'ceiling', connections);
+      const ratioToCeiling = roundRatio(scenario.runs, 'imdsd', 'ceiling', connections, rps);
       if (ratioToCeiling !== undefined) {
         checks.push({
           target: `${scenario.scenario} c=${connections}: req/s ≥ ${TARGETS.throughputShareOfCeiling} × ceiling`,
@@ -61,7 +61,7 @@ export function checkTargets(results: BenchResults): TargetCheck[] {
           pass: ratioToCeiling >= TARGETS.throughputShareOfCeiling,
         });
       }
-      const timesMoto = rpsRatio(scenario.runs, 'imdsd', 'moto', connections);
+      const timesMoto = roundRatio(scenario.runs, 'imdsd', 'moto', connections, rps);
       if (timesMoto !== undefined) {
         checks.push({
           target: `${scenario.scenario} c=${connections}: req/s ≥ ${TARGETS.timesMoto} × moto`,
@@ -116,17 +116,42 @@ function tokenChurnGrowth(churn: TokenChurnResult | undefined): number | undefin
   return settled === undefined || last === undefined ? undefined : last.rssBytes - settled.rssBytes;
 }
 
-function rpsRatio(
+type Metric = (result: MeasuredLoad) => number | undefined;
+
+const rps: Metric = (result) => result.requestsPerSecond;
+
+/**
+ * `over` against `under` in the same rounds: the median of the ratios of round i to round i.
+ * Each pair ran seconds apart, so they share whatever else the machine was doing then.
+ */
+function roundRatio(
   runs: readonly TargetRun[],
   over: TargetName,
   under: TargetName,
   connections: number,
+  metric: Metric,
 ): number | undefined {
   const top = runs.find((run) => run.target === over && run.connections === connections);
   const bottom = runs.find((run) => run.target === under && run.connections === connections);
-  if (top === undefined || bottom === undefined || bottom.result.requestsPerSecond === 0)
-    return undefined;
-  return top.result.requestsPerSecond / bottom.result.requestsPerSecond;
+  if (top === undefined || bottom === undefined) return undefined;
+
+  const ratios: number[] = [];
+  top.rounds.forEach((round, index) => {
+    const value = metric(round);
+    const reference = bottom.rounds[index] === undefined ? undefined : metric(bottom.rounds[index]);
+    if (value !== undefined && reference !== undefined && reference > 0)
+      ratios.push(value / reference);
+  });
+  return median(ratios);
+}
+
+function median(values: readonly number[]): number | undefined {
+  if (values.length === 0) return undefined;
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? sorted[middle]
+    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
 }
 
 export function renderMarkdown(results: BenchResults, checks: readonly TargetCheck[]): string {
@@ -136,10 +161,11 @@ export function renderMarkdown(results: BenchResults, checks: readonly TargetChe
     `Run ${results.startedAt} on ${machine.cpus} CPUs, node ${machine.node}, ${machine.wrk}; ` +
       `load average at start ${machine.loadAverageAtStart.map((value) => value.toFixed(2)).join(' ')}. ` +
       `${results.settings.durationSeconds} s per measurement after ${results.settings.warmupSeconds} s of warm-up, ` +
-      `best of ${results.settings.rounds} alternating rounds, one wrk thread` +
+      `${results.settings.rounds} alternating rounds, one wrk thread` +
       `${results.settings.pinned ? ' on CPU 1, servers on CPU 0' : ''}. ` +
       'Every request on a new connection: IMDS closes each connection, and imdsd offers no keep-alive. ' +
-      '`× ceiling` is the ratio to a bare node:http server sending the same bytes, measured in the same run' +
+      'Figures are the round with the median req/s; `× ceiling` is the median of the round-by-round ratios ' +
+      'to a bare node:http server sending the same bytes, run seconds before in the same round' +
       `${results.settings.nodeFlags.length > 0 ? `, on node with imdsd's launcher flags (${results.settings.nodeFlags.join(' ')})` : ''}.`,
     '',
   );
@@ -155,16 +181,15 @@ export function renderMarkdown(results: BenchResults, checks: readonly TargetChe
   );
   for (const scenario of results.scenarios) {
     for (const run of scenario.runs) {
-      const ceiling = scenario.runs.find(
-        (other) => other.target === 'ceiling' && other.connections === run.connections,
-      );
+      const toCeiling = (metric: Metric): string =>
+        times(roundRatio(scenario.runs, run.target, 'ceiling', run.connections, metric));
       const result = run.result;
       lines.push(
         `| ${scenario.scenario} | ${run.connections} | ${run.target} | ${Math.round(result.requestsPerSecond)} | ` +
-          `${ratio(result.requestsPerSecond, ceiling?.result.requestsPerSecond)} | ${result.p50Ms.toFixed(2)} | ` +
-          `${ratio(result.p50Ms, ceiling?.result.p50Ms)} | ${result.p99Ms.toFixed(2)} | ${ratio(result.p99Ms, ceiling?.result.p99Ms)} | ` +
+          `${toCeiling(rps)} | ${result.p50Ms.toFixed(2)} | ${toCeiling((round) => round.p50Ms)} | ` +
+          `${result.p99Ms.toFixed(2)} | ${toCeiling((round) => round.p99Ms)} | ` +
           `${result.serverCpuUsPerRequest?.toFixed(0) ?? '–'} | ` +
-          `${ratio(result.serverCpuUsPerRequest, ceiling?.result.serverCpuUsPerRequest)} | ${result.errors} |`,
+          `${toCeiling((round) => round.serverCpuUsPerRequest)} | ${result.errors} |`,
       );
     }
   }
@@ -224,8 +249,15 @@ export function renderMarkdown(results: BenchResults, checks: readonly TargetChe
 }
 
 function ratio(value: number | undefined, reference: number | undefined): string {
-  if (value === undefined || reference === undefined || reference === 0) return '–';
-  return `${(value / reference).toFixed(2)}`;
+  return times(
+    value === undefined || reference === undefined || reference === 0
+      ? undefined
+      : value / reference,
+  );
+}
+
+function times(value: number | undefined): string {
+  return value === undefined ? '–' : value.toFixed(2);
 }
 
 function megabytes(bytes: number | undefined): string {

@@ -38,7 +38,7 @@ import { wrkVersion } from './wrk.ts';
  * five minutes with the defaults, and every server it starts is stopped when it ends.
  *
  *   --duration S        seconds per measurement (default 2)
- *   --rounds N          rounds per measurement, targets alternating; the best counts (default 3)
+ *   --rounds N          rounds per measurement, targets alternating (default 5)
  *   --connections A,B   fixed connection counts (default 8,64)
  *   --scenario NAME     only this scenario (repeatable)
  *   --no-moto           leave moto out
@@ -54,7 +54,7 @@ const TOKEN_CHURN_COUNT = 1_000_000;
 const { values: flags } = parseArgs({
   options: {
     duration: { type: 'string', default: '2' },
-    rounds: { type: 'string', default: '3' },
+    rounds: { type: 'string', default: '5' },
     connections: { type: 'string', default: '8,64' },
     scenario: { type: 'string', multiple: true },
     'no-moto': { type: 'boolean', default: false },
