@@ -3,6 +3,7 @@ import type { Logger } from '../log.ts';
 import { systemClock, MAX_TIMER_DELAY_MS, type Clock, type Timer } from '../clock.ts';
 import {
   formatImdsTime,
+  memoizedRequestKey,
   type CredentialRequest,
   type CredentialSource,
   type RoleCredentials,
@@ -369,9 +370,9 @@ export class CredentialCache {
   }
 }
 
-function keyOf(request: CredentialRequest): string {
-  return `${request.instanceId}\u0000${request.roleName}\u0000${request.delivery}`;
-}
+const keyOf = memoizedRequestKey(
+  (request) => `${request.instanceId}\u0000${request.roleName}\u0000${request.delivery}`,
+);
 
 function fieldsOf(entry: CacheEntry): Record<string, string> {
   const { instanceId, roleName, delivery } = entry.request;

@@ -1,9 +1,10 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import type {
-  CredentialRequest,
-  CredentialSource,
-  Delivery,
-  RoleCredentials,
+import {
+  memoizedRequestKey,
+  type CredentialRequest,
+  type CredentialSource,
+  type Delivery,
+  type RoleCredentials,
 } from './roleCredentials.ts';
 
 /**
@@ -110,7 +111,7 @@ export function mintedCredentialSource(
     kind: 'minted',
     credentials: async (request: CredentialRequest) => {
       const claims = currentClaims(request, now(), rotationSeconds, options.durationSeconds);
-      const caller = `${request.instanceId} ${request.accountId} ${request.roleName} ${request.delivery}`;
+      const caller = callerOf(request);
       const kept = current.get(caller);
       if (kept !== undefined && kept.lastUpdated.getTime() === claims.issuedAtSeconds * 1000)
         return kept;
@@ -121,6 +122,10 @@ export function mintedCredentialSource(
     },
   };
 }
+
+const callerOf = memoizedRequestKey(
+  (request) => `${request.instanceId} ${request.accountId} ${request.roleName} ${request.delivery}`,
+);
 
 export function currentClaims(
   request: CredentialRequest,

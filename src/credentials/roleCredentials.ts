@@ -25,6 +25,28 @@ export interface CredentialRequest {
 }
 
 /**
+ * `key(request)`, remembered per frozen request object: the IMDS tree asks with the same
+ * frozen requests every time, and a key string built anew is one more string to join, flatten
+ * and hash on every credentials request. A request that is not frozen could change after its
+ * key was remembered, and then be answered with another role's set: its key is built each time.
+ */
+export function memoizedRequestKey(
+  key: (request: CredentialRequest) => string,
+): (request: CredentialRequest) => string {
+  const keys = new WeakMap<CredentialRequest, string>();
+  return (request) => {
+    if (!Object.isFrozen(request)) return key(request);
+
+    let known = keys.get(request);
+    if (known === undefined) {
+      known = key(request);
+      keys.set(request, known);
+    }
+    return known;
+  };
+}
+
+/**
  * Where a role's credentials come from. A source throws an ImdsdError with code
  * CREDENTIALS_UNAVAILABLE (and the upstream's code, when there was one) when it has none.
  */

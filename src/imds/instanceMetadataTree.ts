@@ -1,4 +1,8 @@
-import type { CredentialRequest, RoleCredentials } from '../credentials/roleCredentials.ts';
+import type {
+  CredentialRequest,
+  Delivery,
+  RoleCredentials,
+} from '../credentials/roleCredentials.ts';
 import { formatImdsTime } from '../credentials/roleCredentials.ts';
 import { isImdsdError } from '../errors.ts';
 import { instanceIdentityDocument } from '../identity/identityDocument.ts';
@@ -189,6 +193,7 @@ function publicKeys(
 
 function iamCategory(identity: InstanceIdentity, credentials: TreeCredentials): DirectoryNode {
   const role = identity.iamRole!;
+  const roleRequests = credentialRequests(identity, role.roleName);
   const info = renderImdsJson({
     Code: 'Success',
     LastUpdated: formatImdsTime(identity.launchTime),
@@ -201,7 +206,7 @@ function iamCategory(identity: InstanceIdentity, credentials: TreeCredentials): 
     'security-credentials': directory({
       [role.roleName]: dynamicLeaf((request) =>
         credentialDocument(
-          () => credentials.roleCredentials(credentialRequest(identity, role.roleName, request)),
+          () => credentials.roleCredentials(roleRequests[request.delivery]),
           request,
         ),
       ),
@@ -213,6 +218,7 @@ function identityCredentialsCategory(
   identity: InstanceIdentity,
   credentials: TreeCredentials,
 ): DirectoryNode {
+  const identityRequests = credentialRequests(identity, IDENTITY_ROLE_NAME);
   const info = renderImdsJson({
     Code: 'Success',
     LastUpdated: formatImdsTime(identity.launchTime),
@@ -225,10 +231,7 @@ function identityCredentialsCategory(
       'security-credentials': directory({
         [IDENTITY_ROLE_NAME]: dynamicLeaf((request) =>
           credentialDocument(
-            () =>
-              credentials.identityCredentials(
-                credentialRequest(identity, IDENTITY_ROLE_NAME, request),
-              ),
+            () => credentials.identityCredentials(identityRequests[request.delivery]),
             request,
           ),
         ),
@@ -237,18 +240,24 @@ function identityCredentialsCategory(
   });
 }
 
-function credentialRequest(
+/**
+ * A leaf's credential requests, one per delivery, made once: the sources and the cache key
+ * their sets by request, and a request object they have seen before costs them no new key
+ * string (credentialRequestKey).
+ */
+function credentialRequests(
   identity: InstanceIdentity,
   roleName: string,
-  request: MetadataRequest,
-): CredentialRequest {
-  return {
-    instanceId: identity.instanceId,
-    accountId: identity.accountId,
-    region: identity.region,
-    roleName,
-    delivery: request.delivery,
-  };
+): Readonly<Record<Delivery, CredentialRequest>> {
+  const forDelivery = (delivery: Delivery): CredentialRequest =>
+    Object.freeze({
+      instanceId: identity.instanceId,
+      accountId: identity.accountId,
+      region: identity.region,
+      roleName,
+      delivery,
+    });
+  return { imdsv1: forDelivery('imdsv1'), imdsv2: forDelivery('imdsv2') };
 }
 
 /**

@@ -50,6 +50,21 @@ describe('session tokens', () => {
     });
   });
 
+  it('are refused by another instance after they verified for their own, and expire on time', () => {
+    const token = mintSessionToken(ring, INSTANCE, 60, NOW);
+    assert.equal(checkSessionToken(ring, INSTANCE, token, NOW).valid, true);
+
+    assert.deepEqual(checkSessionToken(ring, 'i-0fedcba9876543210', token, NOW), {
+      valid: false,
+      reason: 'bad-signature',
+    });
+    assert.equal(checkSessionToken(ring, INSTANCE, token, NOW + 59_000).valid, true);
+    assert.deepEqual(checkSessionToken(ring, INSTANCE, token, NOW + 60_000), {
+      valid: false,
+      reason: 'expired',
+    });
+  });
+
   it('are refused under another key, so a token cannot outlive its key ring', () => {
     const token = mintSessionToken(ring, INSTANCE, 60, NOW);
     const otherRing: TokenKeyRing = { currentKeyId: 0, keys: new Map([[0, randomBytes(32)]]) };

@@ -89,11 +89,19 @@ const CANONICAL_LAST_CHARACTERS = 'AQgw';
 /**
  * Tokens that verified lately, per key ring: an SDK sends the same token with every request
  * for up to six hours, and remembering that it verified saves an HMAC per request. Only tokens
- * whose MAC checked out are kept, with their expiry, which is checked again on every use;
- * the set is bounded (cleared when full), so memory stays flat whatever the token rate.
+ * whose MAC checked out are kept, with their instance and expiry, which are checked again on
+ * every use; the set is bounded (cleared when full), so memory stays flat whatever the token
+ * rate. Keyed by the token text alone, which the request brings as a string to hash anyway: a
+ * key joined with the instance id was a new string to build, flatten and hash per request.
  */
 const VERIFIED_TOKENS_KEPT = 4096;
-const verifiedTokens = new WeakMap<TokenKeyRing, Map<string, number>>();
+
+interface VerifiedToken {
+  instanceId: string;
+  expiresAtSeconds: number;
+}
+
+const verifiedTokens = new WeakMap<TokenKeyRing, Map<string, VerifiedToken>>();
 
 export function checkSessionToken(
   ring: TokenKeyRing,
@@ -101,24 +109,25 @@ export function checkSessionToken(
   text: string,
   nowMs: number,
 ): TokenCheck {
-  const verified = verifiedTokens.get(ring);
-  const expiresAtSeconds = verified?.get(`${instanceId} ${text}`);
-  if (expiresAtSeconds !== undefined) {
+  const verified = verifiedTokens.get(ring)?.get(text);
+  // A token is bound to one instance: one remembered for another fails verification below.
+  if (verified !== undefined && verified.instanceId === instanceId) {
+    const expiresAtSeconds = verified.expiresAtSeconds;
     return expiresAtSeconds * 1000 <= nowMs
       ? { valid: false, reason: 'expired' }
       : { valid: true, expiresAtSeconds };
   }
 
   const check = verifySessionToken(ring, instanceId, text, nowMs);
-  if (check.valid) remember(ring, `${instanceId} ${text}`, check.expiresAtSeconds);
+  if (check.valid) remember(ring, text, { instanceId, expiresAtSeconds: check.expiresAtSeconds });
   return check;
 }
 
-function remember(ring: TokenKeyRing, key: string, expiresAtSeconds: number): void {
+function remember(ring: TokenKeyRing, text: string, token: VerifiedToken): void {
   let verified = verifiedTokens.get(ring);
   if (verified === undefined) verifiedTokens.set(ring, (verified = new Map()));
   if (verified.size >= VERIFIED_TOKENS_KEPT) verified.clear();
-  verified.set(key, expiresAtSeconds);
+  verified.set(text, token);
 }
 
 function verifySessionToken(
