@@ -56,9 +56,10 @@ export function capConnections(server: Server, maxConnections: number): Connecti
  * times the ceiling's instructions (bench/instructions.ts). An array removes in place.
  *
  * The queue holds only connections that have not sent a request head yet: a handful in
- * normal use, so the linear searches are short. Under a flood of idle connections, a caller's
- * request comes from one of the newest sockets, and a closing idle socket is one of the oldest,
- * so each search starts at the end where its socket most likely is.
+ * normal use, so the linear searches are short. Under a flood of idle connections they grow
+ * to the cap's length at most, microseconds paid only then; a caller's request comes from one
+ * of the newest sockets and a closing idle socket is one of the oldest, so each search starts
+ * at the end where its socket most likely is.
  */
 class ArrivalQueue {
   private readonly sockets: Socket[] = [];

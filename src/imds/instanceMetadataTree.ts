@@ -243,7 +243,7 @@ function identityCredentialsCategory(
 /**
  * A leaf's credential requests, one per delivery, made once: the sources and the cache key
  * their sets by request, and a request object they have seen before costs them no new key
- * string (credentialRequestKey).
+ * string (memoizedRequestKey).
  */
 function credentialRequests(
   identity: InstanceIdentity,
