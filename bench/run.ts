@@ -35,7 +35,7 @@ import { wrkVersion } from './wrk.ts';
 /**
  * `npm run bench`: loads the ceiling, `imdsd serve` and moto on loopback with wrk, measures cold
  * start and memory under token churn, and writes bench/results/latest.{json,md}. Bounded: about
- * five minutes with the defaults, and every server it starts is stopped when it ends.
+ * fifteen minutes with the defaults, and every server it starts is stopped when it ends.
  *
  *   --duration S        seconds per measurement (default 2)
  *   --rounds N          rounds per measurement, targets alternating (default 5)
